@@ -1,0 +1,1 @@
+"""Pure, deterministic state machines: no I/O, no reactor, no wall clock."""
