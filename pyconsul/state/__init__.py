@@ -1,0 +1,1 @@
+"""The replicated state: tables that Raft's committed commands change."""

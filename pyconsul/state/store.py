@@ -1,0 +1,116 @@
+"""The state store: every replicated table, and the FSM that Raft drives."""
+
+from twisted.logger import Logger
+
+from pyconsul.state import commands
+from pyconsul.state.kv import KVTable
+from pyconsul.state.watch import WatchRegistry
+
+
+class StateStore:
+    """All replicated tables, changed only by :class:`FSM` from the Raft log.
+
+    Readers keep a reference to the store, not to its tables: a snapshot
+    restore replaces the tables in place.
+    """
+
+    def __init__(self):
+        self.watches = WatchRegistry()
+        self.reset()
+
+    def reset(self):
+        self.kv = KVTable(self.watches)
+        self.last_applied = 0
+
+    def tables(self):
+        return [self.kv]
+
+    def all_keys(self):
+        return list(self.kv.entries)
+
+
+class CommandFailed:
+    """The result of a log entry that could not be applied."""
+
+    def __init__(self, reason):
+        self.reason = reason
+
+    def __repr__(self):
+        return "CommandFailed(%r)" % (self.reason,)
+
+
+class FSM:
+    """Applies committed log entries to the state store.
+
+    ``apply`` returns the command's result (what the HTTP API answers). A
+    command this version does not understand is logged and skipped: every
+    server must keep applying the log in order, whatever it holds.
+    """
+
+    log = Logger()
+
+    def __init__(self, store=None):
+        self.store = store if store is not None else StateStore()
+
+    def _handler(self, name):
+        kv = self.store.kv
+        return {
+            "kv-set": kv.set,
+            "kv-cas": kv.check_and_set,
+            "kv-delete": kv.delete,
+            "kv-delete-cas": kv.delete_cas,
+            "kv-delete-tree": kv.delete_tree,
+            "tombstone-reap": kv.reap_tombstones,
+        }.get(name)
+
+    def apply(self, index, data):
+        self.store.last_applied = index
+        try:
+            name, args = commands.decode(data)
+        except commands.CommandError as e:
+            return self._skip(index, e)
+        handler = self._handler(name)
+        if handler is None:
+            return self._skip(index, "unknown command %r" % (name,))
+        try:
+            return handler(index, *args)
+        except (TypeError, ValueError) as e:
+            return self._skip(index, e)
+
+    def _skip(self, index, error):
+        self.log.error("Skipping log entry {index}: {error}", index=index, error=error)
+        return CommandFailed("log entry %d: %s" % (index, error))
+
+    def applied(self, index):
+        """Entries without a command (no-ops, configurations) still move the
+        applied index, so reads know how current the store is."""
+        self.store.last_applied = index
+
+    def notify(self):
+        """Wake blocking queries for everything applied since the last call."""
+        self.store.watches.fire()
+
+    def snapshot(self):
+        """A consistent, already-copied view of every table, as records."""
+        views = [table.snapshot_records() for table in self.store.tables()]
+        applied = self.store.last_applied
+
+        def records():
+            yield ["applied", applied]
+            for view in views:
+                yield from view
+
+        return records()
+
+    def restore(self, records):
+        """Replace every table with a snapshot's contents."""
+        before = self.store.all_keys()
+        self.store.reset()
+        for record in records:
+            if record[0] == "applied":
+                self.store.last_applied = record[1]
+            elif not any(table.restore_record(record) for table in self.store.tables()):
+                raise ValueError("unknown snapshot record %r" % (record[0],))
+        # Anything may have changed: wake every blocking query.
+        for key in before + self.store.all_keys():
+            self.store.watches.changed(key)
