@@ -51,6 +51,9 @@ class FSM:
 
     def __init__(self, store=None):
         self.store = store if store is not None else StateStore()
+        # Called with the index of each command that left tombstones; the
+        # leader's tombstone GC uses it to reap them later.
+        self.on_tombstone = lambda index: None
 
     def _handler(self, name):
         kv = self.store.kv
@@ -72,10 +75,14 @@ class FSM:
         handler = self._handler(name)
         if handler is None:
             return self._skip(index, "unknown command %r" % (name,))
+        tombstones_before = self.store.kv.tombstones_index
         try:
-            return handler(index, *args)
+            result = handler(index, *args)
         except (TypeError, ValueError) as e:
             return self._skip(index, e)
+        if self.store.kv.tombstones_index > tombstones_before and name != "tombstone-reap":
+            self.on_tombstone(index)
+        return result
 
     def _skip(self, index, error):
         self.log.error("Skipping log entry {index}: {error}", index=index, error=error)

@@ -1,0 +1,1 @@
+"""The agent: what runs on every node, whether it is a server or a client."""

@@ -1,0 +1,1 @@
+"""The HTTP API: Consul's /v1 endpoints on Klein."""

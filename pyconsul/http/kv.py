@@ -1,0 +1,129 @@
+"""/v1/kv: Consul's key/value store API."""
+
+from twisted.internet.defer import inlineCallbacks, returnValue
+
+from pyconsul.http.gotypes import parse_uint64
+from pyconsul.http.request import BadRequest
+from pyconsul.http.response import dir_entry_json, empty_body, error_body, json_body
+
+PREFIX = "/v1/kv/"
+DEFAULT_MAX_VALUE_SIZE = 512 * 1024
+
+
+def _uint_param(call, name):
+    text = call.params.get(name)
+    try:
+        return parse_uint64(text)
+    except ValueError as e:
+        raise BadRequest(
+            "Invalid ?%s=%s: expected a decimal integer from 0 to 18446744073709551615 (%s)"
+            % (name, text, e)
+        )
+
+
+class KVEndpoint:
+    def __init__(self, rpc, max_value_size=DEFAULT_MAX_VALUE_SIZE):
+        self.rpc = rpc
+        self.max_value_size = max_value_size
+
+    def handle(self, call):
+        key = call.path[len(PREFIX):]
+        if call.method == "GET":
+            return self.get(call, key)
+        if call.method == "PUT":
+            return self.put(call, key)
+        return self.delete(call, key)
+
+    # -- GET ---------------------------------------------------------------
+
+    @inlineCallbacks
+    def get(self, call, key):
+        options = call.read_options()
+        args = {"Datacenter": options.datacenter, "QueryOptions": options.as_rpc()}
+        if call.flag("keys"):
+            args.update(Prefix=key, Seperator=call.params.get("separator", ""))
+            reply = yield self.rpc.call("KVS.ListKeys", args)
+            call.query_meta(reply)
+            if not reply["Keys"] and key != "":
+                returnValue(empty_body(call.request, 404))
+            returnValue(json_body(call.request, reply["Keys"], call.pretty))
+        if not key and not call.flag("recurse"):
+            raise BadRequest("Missing key name")
+        args["Key"] = key
+        method = "KVS.List" if call.flag("recurse") else "KVS.Get"
+        reply = yield self.rpc.call(method, args)
+        call.query_meta(reply)
+        entries = reply["Entries"]
+        if not entries:
+            returnValue(empty_body(call.request, 404))
+        if method == "KVS.Get" and call.flag("raw"):
+            returnValue(self._raw(call.request, entries[0]))
+        returnValue(json_body(call.request, [dir_entry_json(e) for e in entries], call.pretty))
+
+    @staticmethod
+    def _raw(request, entry):
+        # Served as inert text: a stored value must never run as a page.
+        request.setHeader(b"content-type", b"text/plain")
+        request.setHeader(b"content-security-policy", b"sandbox")
+        request.setHeader(b"x-content-type-options", b"nosniff")
+        return entry.value or b""
+
+    # -- PUT ------------------------------------------------------------------
+
+    @inlineCallbacks
+    def put(self, call, key):
+        if not key:
+            raise BadRequest("Missing key name")
+        flags = _uint_param(call, "flags") if call.params.has("flags") else 0
+        entry = {"Key": key, "Flags": flags}
+        op = "set"
+        if call.params.has("cas"):
+            op = "cas"
+            entry["ModifyIndex"] = _uint_param(call, "cas")
+        for lock_op in ("acquire", "release"):
+            if call.params.has(lock_op):
+                # Locks need sessions, which this version does not have
+                # yet: no session ID can be valid.
+                raise BadRequest(
+                    "Invalid session %r: sessions are not supported by this version of pyconsul"
+                    % call.params.get(lock_op)
+                )
+        size = call.body_length()
+        if size > self.max_value_size:
+            returnValue(
+                error_body(
+                    call.request,
+                    413,
+                    "Request body(%d bytes) too large, max size: %d bytes. See "
+                    "https://www.consul.io/docs/agent/options.html#kv_max_value_size."
+                    % (size, self.max_value_size),
+                )
+            )
+        value = call.body() if size else None
+        entry["Value"] = value
+        args = call.write_args()
+        args.update(Op=op, DirEnt=entry)
+        result = yield self.rpc.call("KVS.Apply", args)
+        returnValue(json_body(call.request, bool(result)))
+
+    # -- DELETE -----------------------------------------------------------------
+
+    @inlineCallbacks
+    def delete(self, call, key):
+        recurse = call.flag("recurse")
+        entry = {"Key": key}
+        if recurse:
+            if call.params.has("cas"):
+                raise BadRequest("Conflicting flags: " + call.params.encode())
+            op = "delete-tree"
+        else:
+            if not key:
+                raise BadRequest("Missing key name")
+            op = "delete"
+            if call.params.has("cas"):
+                op = "delete-cas"
+                entry["ModifyIndex"] = _uint_param(call, "cas")
+        args = call.write_args()
+        args.update(Op=op, DirEnt=entry)
+        result = yield self.rpc.call("KVS.Apply", args)
+        returnValue(json_body(call.request, bool(result)))

@@ -1,0 +1,66 @@
+"""Writing answers the way Consul writes them."""
+
+import base64
+import json
+
+ERROR_CONTENT_TYPE = b"text/plain; charset=utf-8"
+
+# Go's encoding/json escapes these for safe embedding in HTML; clients that
+# compare bodies byte for byte expect the same.
+_GO_ESCAPES = str.maketrans(
+    {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
+)
+
+
+def go_json(value, pretty=False):
+    if pretty:
+        text = json.dumps(value, ensure_ascii=False, indent=4)
+    else:
+        text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return text.translate(_GO_ESCAPES).encode("utf-8")
+
+
+def set_common_headers(request):
+    request.setHeader(b"vary", b"Accept-Encoding")
+    # ACLs are not enforced yet: every request is allowed.
+    request.setHeader(b"x-consul-default-acl-policy", b"allow")
+
+
+def set_query_meta(request, reply):
+    """The headers every read answers (py-consul insists on X-Consul-Index)."""
+    request.setHeader(b"x-consul-index", b"%d" % reply["Index"])
+    request.setHeader(b"x-consul-knownleader", b"true" if reply["KnownLeader"] else b"false")
+    request.setHeader(b"x-consul-lastcontact", b"%d" % reply["LastContact"])
+    request.setHeader(b"x-consul-query-backend", b"blocking-query")
+
+
+def json_body(request, value, pretty=False):
+    request.setHeader(b"content-type", b"application/json")
+    return go_json(value, pretty)
+
+
+def error_body(request, status, message):
+    request.setResponseCode(status)
+    request.setHeader(b"content-type", ERROR_CONTENT_TYPE)
+    return message.encode("utf-8")
+
+
+def empty_body(request, status):
+    request.setResponseCode(status)
+    request.defaultContentType = None
+    return b""
+
+
+def dir_entry_json(entry):
+    """A KV entry as Consul's DirEntry: Value in base64, Session only if held."""
+    out = {
+        "LockIndex": entry.lock_index,
+        "Key": entry.key,
+        "Flags": entry.flags,
+        "Value": None if entry.value is None else base64.b64encode(entry.value).decode("ascii"),
+    }
+    if entry.session:
+        out["Session"] = entry.session
+    out["CreateIndex"] = entry.create_index
+    out["ModifyIndex"] = entry.modify_index
+    return out

@@ -1,0 +1,1 @@
+"""Twisted adapters: they move bytes and events between the reactor and the pure cores."""

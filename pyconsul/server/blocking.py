@@ -1,0 +1,82 @@
+"""Blocking queries: hold a read until what it covers changes, or time runs out.
+
+A query function runs against the state store and returns ``(index, result)``;
+it also says what it read (``watch.key(k)``, ``watch.prefix(p)``), so that only
+writes to those keys wake it. Consul's rules: no wait unless ``index`` > 0;
+``wait`` defaults to 5 minutes and is capped at 10; a random jitter of up to
+wait/16 spreads out clients that started together.
+"""
+
+import attr
+from twisted.internet.defer import Deferred, inlineCallbacks, returnValue
+
+DEFAULT_WAIT = 300.0
+MAX_WAIT = 600.0
+JITTER_FRACTION = 16
+
+
+@attr.s
+class WatchSet:
+    """What a query read, as watch registrations on the store's registry."""
+
+    keys: list = attr.ib(factory=list)
+    prefixes: list = attr.ib(factory=list)
+
+    def key(self, key):
+        self.keys.append(key)
+
+    def prefix(self, prefix):
+        self.prefixes.append(prefix)
+
+    def wait(self, registry):
+        """A Deferred that fires on the first change to anything watched."""
+        fired = Deferred()
+        cancels = []
+
+        def wake():
+            for cancel in cancels:
+                cancel()
+            if not fired.called:
+                fired.callback(None)
+
+        cancels.extend(registry.watch_key(k, wake) for k in self.keys)
+        cancels.extend(registry.watch_prefix(p, wake) for p in self.prefixes)
+        fired.cancel_watches = wake
+        return fired
+
+
+def query_timeout(wait, rng):
+    """The time a blocking query may hold, jitter included."""
+    if wait is None or wait <= 0:
+        wait = DEFAULT_WAIT
+    wait = min(wait, MAX_WAIT)
+    return wait + rng.uniform(0, wait / JITTER_FRACTION)
+
+
+@inlineCallbacks
+def blocking_query(clock, rng, registry, min_index, wait, run, before_each=None):
+    """Run ``run(watch_set)`` until its index passes ``min_index``.
+
+    ``before_each`` (optional) returns a Deferred that must fire before each
+    run: a consistent read re-confirms leadership every time.
+    """
+    deadline = None
+    if min_index:
+        deadline = clock.seconds() + query_timeout(wait, rng)
+    while True:
+        if before_each is not None:
+            yield before_each()
+        watches = WatchSet()
+        index, result = run(watches)
+        if deadline is None or index > min_index:
+            returnValue((index, result))
+        remaining = deadline - clock.seconds()
+        if remaining <= 0:
+            returnValue((index, result))
+        changed = watches.wait(registry)
+        timer = clock.callLater(remaining, changed.cancel_watches)
+        try:
+            yield changed
+        finally:
+            if timer.active():
+                timer.cancel()

@@ -1,0 +1,127 @@
+"""The server's RPC endpoints: one dispatch table, Consul's method names.
+
+Arguments and replies are plain dicts with Consul's field names, so the same
+calls can later travel between agents as msgpack. Reads take Consul's
+``QueryOptions`` (``MinQueryIndex``, ``MaxQueryTime`` in seconds,
+``AllowStale``, ``RequireConsistent``) and answer ``Index``, ``KnownLeader``
+and ``LastContact`` beside their result.
+"""
+
+from twisted.internet.defer import inlineCallbacks, maybeDeferred, returnValue
+
+from pyconsul.server.blocking import blocking_query
+from pyconsul.server.errors import BadRequest, RPCError
+from pyconsul.state import commands
+
+
+def _consistency(options):
+    if options.get("RequireConsistent"):
+        return "consistent"
+    if options.get("AllowStale"):
+        return "stale"
+    return "default"
+
+
+class ServerEndpoints:
+    def __init__(self, server, clock, rng):
+        self.server = server
+        self.store = server.store
+        self.clock = clock
+        self.rng = rng
+        self.methods = {
+            "KVS.Apply": self.kvs_apply,
+            "KVS.Get": self.kvs_get,
+            "KVS.List": self.kvs_list,
+            "KVS.ListKeys": self.kvs_list_keys,
+            "Status.Leader": self.status_leader,
+            "Status.Peers": self.status_peers,
+        }
+
+    def call(self, method, args):
+        handler = self.methods.get(method)
+        if handler is None:
+            return maybeDeferred(self._unknown, method)
+        return maybeDeferred(handler, args)
+
+    @staticmethod
+    def _unknown(method):
+        raise RPCError("rpc: can't find method %s" % (method,))
+
+    # -- reads -------------------------------------------------------------
+
+    @inlineCallbacks
+    def _read(self, args, run):
+        """The one read path: consistency, blocking, and query metadata."""
+        options = args.get("QueryOptions", {})
+        consistency = _consistency(options)
+        index, result = yield blocking_query(
+            self.clock,
+            self.rng,
+            self.store.watches,
+            options.get("MinQueryIndex", 0),
+            options.get("MaxQueryTime"),
+            run,
+            before_each=lambda: self.server.read_ready(consistency),
+        )
+        reply = {"Index": index}
+        reply.update(self.server.query_meta())
+        reply.update(result)
+        returnValue(reply)
+
+    def kvs_get(self, args):
+        key = args["Key"]
+
+        def run(watch):
+            watch.key(key)
+            index, entry = self.store.kv.get(key)
+            return index, {"Entries": [] if entry is None else [entry]}
+
+        return self._read(args, run)
+
+    def kvs_list(self, args):
+        prefix = args["Key"]
+
+        def run(watch):
+            watch.prefix(prefix)
+            index, entries = self.store.kv.list(prefix)
+            return index, {"Entries": entries}
+
+        return self._read(args, run)
+
+    def kvs_list_keys(self, args):
+        prefix = args["Prefix"]
+        separator = args.get("Seperator", "")  # sic: Consul's field name
+
+        def run(watch):
+            watch.prefix(prefix)
+            index, keys = self.store.kv.keys(prefix, separator)
+            return index, {"Keys": keys}
+
+        return self._read(args, run)
+
+    # -- writes --------------------------------------------------------------
+
+    _KV_OPS = {
+        "set": lambda e: commands.kv_set(e["Key"], e.get("Value"), e.get("Flags", 0)),
+        "cas": lambda e: commands.kv_cas(
+            e["Key"], e.get("Value"), e.get("Flags", 0), e.get("ModifyIndex", 0)
+        ),
+        "delete": lambda e: commands.kv_delete(e["Key"]),
+        "delete-cas": lambda e: commands.kv_delete_cas(e["Key"], e.get("ModifyIndex", 0)),
+        "delete-tree": lambda e: commands.kv_delete_tree(e["Key"]),
+    }
+
+    def kvs_apply(self, args):
+        op = args.get("Op")
+        build = self._KV_OPS.get(op)
+        if build is None:
+            raise BadRequest("Unknown KV operation %r" % (op,))
+        return self.server.apply(build(args["DirEnt"]))
+
+    # -- status ---------------------------------------------------------------
+
+    def status_leader(self, args):
+        return self.server.driver.leader_address
+
+    def status_peers(self, args):
+        return self.server.driver.peers()

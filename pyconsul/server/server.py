@@ -1,0 +1,121 @@
+"""The server role of an agent: the Raft driver, the state store and the
+duties of a leader, behind two calls the RPC endpoints use: ``apply`` for a
+write and ``read_ready`` before a read."""
+
+from twisted.internet.defer import Deferred, inlineCallbacks, returnValue, succeed
+from twisted.logger import Logger
+
+from pyconsul.core.raft import NotLeader, Role
+from pyconsul.server.errors import NoClusterLeader, RPCError
+from pyconsul.server.tombstones import TombstoneGC
+from pyconsul.state import commands
+
+# How long a request waits for a leader before failing (Consul's
+# rpc_hold_timeout): elections usually finish well within it.
+RPC_HOLD_TIMEOUT = 7.0
+
+
+class ConsulServer:
+    log = Logger()
+
+    def __init__(self, *, driver, fsm, clock, hold_timeout=RPC_HOLD_TIMEOUT):
+        self.driver = driver
+        self.fsm = fsm
+        self.store = fsm.store
+        self.clock = clock
+        self.hold_timeout = hold_timeout
+        self.tombstones = TombstoneGC(clock, reap=self._reap_tombstones)
+        self._leader_waiters = []
+        driver.on_leadership = self._leadership_changed
+        driver.on_leader_known = self._leader_known
+        fsm.on_tombstone = self.tombstones.hint
+
+    def start(self):
+        self.driver.start()
+
+    def stop(self):
+        self.tombstones.set_enabled(False)
+        self._release_leader_waiters()
+        return self.driver.stop()
+
+    # -- leadership --------------------------------------------------------------
+
+    def _leadership_changed(self, role):
+        leading = role is Role.LEADER
+        self.tombstones.set_enabled(leading)
+        if leading:
+            # A new leader does not know when existing tombstones were made:
+            # it gives all of them a full TTL from now.
+            self.tombstones.hint(self.store.kv.tombstones_index)
+
+    def _leader_known(self):
+        self._release_leader_waiters()
+
+    def _release_leader_waiters(self):
+        waiters, self._leader_waiters = self._leader_waiters, []
+        for d in waiters:
+            if not d.called:
+                d.callback(None)
+
+    def _wait_for_leader(self):
+        """Fires when a leader is known, or after the hold timeout."""
+        if self.driver.known_leader:
+            return succeed(None)
+        d = Deferred()
+        self._leader_waiters.append(d)
+        timer = self.clock.callLater(self.hold_timeout, lambda: d.called or d.callback(None))
+        d.addBoth(lambda r: timer.active() and timer.cancel() or r)
+        return d
+
+    @inlineCallbacks
+    def _leader(self):
+        yield self._wait_for_leader()
+        if not self.driver.known_leader:
+            raise NoClusterLeader()
+        if not self.driver.is_leader:
+            # Forwarding to another server arrives with server-to-server RPC;
+            # until then a server is always its own cluster's only member.
+            raise RPCError("this server is not the leader (%s is)" % self.driver.leader_address)
+
+    # -- the two calls -----------------------------------------------------------
+
+    @inlineCallbacks
+    def apply(self, command):
+        """Replicate ``command`` through Raft; returns its result."""
+        yield self._leader()
+        try:
+            result = yield self.driver.propose(command)
+        except NotLeader:
+            raise NoClusterLeader()
+        returnValue(result)
+
+    @inlineCallbacks
+    def read_ready(self, consistency):
+        """Wait until a read in this consistency mode may use the local store.
+
+        ``stale``: at once, whatever this server has. ``default``: on the
+        leader, once it has applied everything committed before its term.
+        ``consistent``: additionally after a quorum confirms the leadership.
+        """
+        if consistency == "stale":
+            return
+        yield self._leader()
+        if consistency == "consistent":
+            yield self.driver.read_index()
+        else:
+            yield self.driver.barrier()
+
+    def query_meta(self):
+        """What every read answers about the leader's freshness."""
+        last_contact = self.driver.last_contact()
+        return {
+            "KnownLeader": self.driver.known_leader,
+            "LastContact": 0 if last_contact is None else int(last_contact * 1000),
+        }
+
+    # -- leader duties ---------------------------------------------------------------
+
+    def _reap_tombstones(self, index):
+        if not self.driver.is_leader:
+            return None
+        return self.apply(commands.tombstone_reap(index))
