@@ -12,7 +12,7 @@ import functools
 
 import attr
 from twisted.internet.defer import maybeDeferred
-from twisted.logger import Logger
+from pyconsul.logs import Logger
 
 from pyconsul.http.request import (
     BadRequest,

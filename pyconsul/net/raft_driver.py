@@ -11,7 +11,7 @@ that is the group commit.
 import itertools
 
 from twisted.internet.defer import Deferred, maybeDeferred, succeed
-from twisted.logger import Logger
+from pyconsul.logs import Logger
 
 from pyconsul.core.raft import (
     AppendRequest,
@@ -335,8 +335,7 @@ class RaftDriver:
     def _note_role(self, ready):
         if ready.role is not self._role_seen:
             self.log.info(
-                "Raft: {node} is now {role} in term {term}",
-                node=self.node_id,
+                "Raft: this server is now {role} in term {term}",
                 role=ready.role.value.lower(),
                 term=self.node.term,
             )

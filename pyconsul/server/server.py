@@ -3,7 +3,7 @@ duties of a leader, behind two calls the RPC endpoints use: ``apply`` for a
 write and ``read_ready`` before a read."""
 
 from twisted.internet.defer import Deferred, inlineCallbacks, returnValue, succeed
-from twisted.logger import Logger
+from pyconsul.logs import Logger
 
 from pyconsul.core.raft import NotLeader, Role
 from pyconsul.server.errors import NoClusterLeader, RPCError

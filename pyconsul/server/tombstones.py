@@ -9,7 +9,7 @@ bound the number of timers, expiry times are rounded up to ``granularity``
 
 import math
 
-from twisted.logger import Logger
+from pyconsul.logs import Logger
 
 TOMBSTONE_TTL = 15 * 60.0
 GRANULARITY = 30.0

@@ -1,6 +1,6 @@
 """The state store: every replicated table, and the FSM that Raft drives."""
 
-from twisted.logger import Logger
+from pyconsul.logs import Logger
 
 from pyconsul.state import commands
 from pyconsul.state.kv import KVTable

@@ -12,7 +12,7 @@ import os
 import struct
 
 import msgpack
-from twisted.logger import Logger
+from pyconsul.logs import Logger
 
 from pyconsul.storage.sqlite import pack_snapshot_meta, unpack_snapshot_meta
 

@@ -1,0 +1,495 @@
+"""The agent's configuration: defaults, JSON files and flags, in one place.
+
+Sources are read in Consul's order -- defaults, ``-dev`` defaults, config
+files (``-config-dir`` files in lexical order), then flags -- and later
+sources win (lists such as ``retry_join`` add up). Every key is checked in the
+source it came from, so an error names the file, the key and what is wrong.
+Keys Consul knows that pyconsul does not implement yet are accepted with a
+warning: tools that write Consul configs write many of them.
+"""
+
+import ipaddress
+import json
+import os
+import socket
+import uuid
+
+import attr
+
+
+class ConfigError(Exception):
+    """Bad configuration: the message names the source, the key and the problem."""
+
+
+# -- the keys -----------------------------------------------------------------
+
+BOOL, INT, STR, STR_LIST, OBJECT = "a boolean", "an integer", "a string", "a list of strings", "an object"
+
+PORTS = {"http": -1, "dns": -1, "server": 1, "serf_lan": 1, "serf_wan": 1}  # key: lowest allowed
+
+# Implemented keys and their JSON types. Nested objects list their own keys.
+KEYS = {
+    "datacenter": STR,
+    "node_name": STR,
+    "node_id": STR,
+    "data_dir": STR,
+    "server": BOOL,
+    "bootstrap": BOOL,
+    "bootstrap_expect": INT,
+    "bind_addr": STR,
+    "client_addr": STR,
+    "advertise_addr": STR,
+    "retry_join": STR_LIST,
+    "start_join": STR_LIST,
+    "log_level": STR,
+    "leave_on_terminate": BOOL,
+    "skip_leave_on_interrupt": BOOL,
+    "encrypt": STR,
+    "ports": {name: INT for name in PORTS},
+    "performance": {"raft_multiplier": INT},
+    "limits": {"kv_max_value_size": INT},
+    "raft_snapshot_threshold": INT,
+    "raft_trailing_logs": INT,
+}
+
+# Keys Consul accepts that pyconsul does not act on (yet).
+CONSUL_ONLY_KEYS = frozenset(
+    """
+    acl acl_agent_master_token acl_agent_token acl_datacenter acl_default_policy
+    acl_down_policy acl_enable_key_list_policy acl_enforce_version_8
+    acl_master_token acl_replication_token acl_token acl_ttl addresses
+    advertise_addr_ipv4 advertise_addr_ipv6 advertise_addr_wan
+    advertise_addr_wan_ipv4 advertise_addr_wan_ipv6 advertise_reconnect_timeout
+    alt_domain audit auto_config auto_encrypt auto_reload_config autopilot
+    ca_file ca_path cert_file check checks check_output_max_size
+    check_update_interval cloud config_entries connect default_query_time
+    disable_anonymous_signature disable_coordinates disable_host_node_id
+    disable_http_unprintable_char_filter disable_keyring_file
+    disable_remote_exec disable_update_check discard_check_output
+    discovery_max_stale dns_config domain enable_acl_replication
+    enable_agent_tls_for_checks enable_central_service_config enable_debug
+    enable_local_script_checks enable_script_checks enable_syslog
+    encrypt_verify_incoming encrypt_verify_outgoing experiments gossip_lan
+    gossip_wan http_config key_file license_path locality log_file log_json
+    log_rotate_bytes log_rotate_duration log_rotate_max_files max_query_time
+    node_meta peering pid_file primary_datacenter primary_gateways
+    primary_gateways_interval raft_boltdb raft_logstore raft_protocol
+    raft_snapshot_interval read_replica reconnect_timeout reconnect_timeout_wan
+    recursor recursors rejoin_after_leave reporting retry_interval
+    retry_interval_wan retry_join_wan retry_max retry_max_wan rpc segment
+    segments serf_lan serf_lan_allowed_cidrs serf_wan serf_wan_allowed_cidrs
+    server_name service services session_ttl_min start_join_wan
+    syslog_facility telemetry tls tls_cipher_suites tls_min_version
+    tls_prefer_server_cipher_suites translate_wan_addrs ui ui_config
+    ui_content_path ui_dir unix_sockets verify_incoming verify_incoming_https
+    verify_incoming_rpc verify_outgoing verify_server_hostname watches xds
+    """.split()
+)
+CONSUL_ONLY_SUBKEYS = {
+    "ports": {"https", "grpc", "grpc_tls", "sidecar_min_port", "sidecar_max_port",
+              "expose_min_port", "expose_max_port"},
+    "performance": {"leave_drain_time", "rpc_hold_timeout"},
+    "limits": {"http_max_conns_per_client", "https_handshake_timeout", "rpc_handshake_timeout",
+               "rpc_client_timeout", "rpc_max_conns_per_client", "rpc_rate", "rpc_max_burst",
+               "txn_max_req_len", "request_limits"},
+}
+
+LOG_LEVELS = ("trace", "debug", "info", "warn", "error")
+
+DEFAULTS = {
+    "datacenter": "dc1",
+    "server": False,
+    "bootstrap": False,
+    "bootstrap_expect": 0,
+    "bind_addr": "0.0.0.0",
+    "client_addr": "127.0.0.1",
+    "retry_join": [],
+    "start_join": [],
+    "log_level": "info",
+    "ports": {"http": 8500, "dns": 8600, "server": 8300, "serf_lan": 8301, "serf_wan": 8302},
+    "performance": {"raft_multiplier": 5},
+    "limits": {"kv_max_value_size": 512 * 1024},
+    "raft_snapshot_threshold": 16384,
+    "raft_trailing_logs": 10240,
+}
+
+# What -dev changes: a single in-memory server on loopback, fast timings.
+DEV_DEFAULTS = {
+    "server": True,
+    "bootstrap": True,
+    "bind_addr": "127.0.0.1",
+    "log_level": "debug",
+    "performance": {"raft_multiplier": 1},
+}
+
+
+@attr.s(frozen=True, slots=True)
+class Ports:
+    http: int = attr.ib()
+    dns: int = attr.ib()
+    server: int = attr.ib()
+    serf_lan: int = attr.ib()
+    serf_wan: int = attr.ib()
+
+
+@attr.s(frozen=True, slots=True)
+class AgentConfig:
+    node_name: str = attr.ib()
+    node_id: str = attr.ib()
+    datacenter: str = attr.ib()
+    data_dir: str | None = attr.ib()  # None: in memory (-dev)
+    server: bool = attr.ib()
+    bootstrap: bool = attr.ib()
+    bootstrap_expect: int = attr.ib()
+    dev: bool = attr.ib()
+    bind_addr: str = attr.ib()
+    advertise_addr: str = attr.ib()
+    client_addrs: tuple = attr.ib()
+    ports: Ports = attr.ib()
+    retry_join: tuple = attr.ib()
+    start_join: tuple = attr.ib()
+    log_level: str = attr.ib()
+    raft_multiplier: int = attr.ib()
+    leave_on_terminate: bool = attr.ib()
+    skip_leave_on_interrupt: bool = attr.ib()
+    encrypt: str | None = attr.ib()
+    kv_max_value_size: int = attr.ib()
+    raft_snapshot_threshold: int = attr.ib()
+    raft_trailing_logs: int = attr.ib()
+
+    @property
+    def server_address(self):
+        """Where other servers reach this one's Raft and RPC: ip:8300."""
+        return "%s:%d" % (self.advertise_addr, self.ports.server)
+
+
+# -- reading sources -------------------------------------------------------------
+
+
+@attr.s
+class Source:
+    name: str = attr.ib()  # a file name, or "the command line"
+    values: dict = attr.ib()
+
+
+def read_file(path):
+    try:
+        with open(path, "rb") as f:
+            raw = f.read()
+    except OSError as e:
+        raise ConfigError("cannot read config file %s: %s" % (path, e.strerror))
+    if path.endswith(".hcl"):
+        raise ConfigError(
+            "config file %s: HCL is not supported; write the configuration as JSON" % path
+        )
+    try:
+        values = json.loads(raw)
+    except UnicodeDecodeError:
+        raise ConfigError("config file %s: not UTF-8 text" % path)
+    except json.JSONDecodeError as e:
+        raise ConfigError(
+            "config file %s: invalid JSON at line %d column %d: %s" % (path, e.lineno, e.colno, e.msg)
+        )
+    if not isinstance(values, dict):
+        raise ConfigError("config file %s: the top level must be a JSON object" % path)
+    return Source(path, values)
+
+
+def read_dir(path):
+    try:
+        names = sorted(os.listdir(path))
+    except OSError as e:
+        raise ConfigError("cannot read config directory %s: %s" % (path, e.strerror))
+    return [
+        read_file(os.path.join(path, name))
+        for name in names
+        if name.endswith((".json", ".hcl")) and os.path.isfile(os.path.join(path, name))
+    ]
+
+
+def _check(source, values, schema, prefix, warnings):
+    """Check one source's keys and types against ``schema``."""
+    for key, value in values.items():
+        path = prefix + key
+        expected = schema.get(key)
+        if expected is None:
+            consul_only = (
+                key in CONSUL_ONLY_KEYS
+                if not prefix
+                else key in CONSUL_ONLY_SUBKEYS.get(prefix.rstrip("."), ())
+            )
+            if consul_only:
+                warnings.append(
+                    "%s: %r is a Consul setting pyconsul does not support yet; it is ignored"
+                    % (source.name, path)
+                )
+                continue
+            raise ConfigError("%s: unknown configuration key %r" % (source.name, path))
+        if isinstance(expected, dict):
+            if not isinstance(value, dict):
+                raise ConfigError("%s: %r must be %s" % (source.name, path, OBJECT))
+            _check(source, value, expected, path + ".", warnings)
+            continue
+        ok = {
+            BOOL: isinstance(value, bool),
+            INT: isinstance(value, int) and not isinstance(value, bool),
+            STR: isinstance(value, str),
+            STR_LIST: isinstance(value, list) and all(isinstance(v, str) for v in value),
+        }[expected]
+        if not ok:
+            raise ConfigError(
+                "%s: %r must be %s, not %s" % (source.name, path, expected, json.dumps(value))
+            )
+
+
+def _merge(into, values):
+    for key, value in values.items():
+        if isinstance(value, dict):
+            _merge(into.setdefault(key, {}), value)
+        elif isinstance(value, list):
+            into[key] = list(into.get(key, [])) + value
+        else:
+            into[key] = value
+
+
+def _origin(sources, path):
+    """The last source that set the dotted key ``path``."""
+    for source in reversed(sources):
+        node = source.values
+        for part in path.split("."):
+            if not isinstance(node, dict) or part not in node:
+                break
+            node = node[part]
+        else:
+            return source.name
+    return "the defaults"
+
+
+# -- building the configuration ----------------------------------------------------
+
+
+def build(flag_values, config_files=(), config_dirs=(), dev=False, hostname=None):
+    """AgentConfig from flags (already in JSON shape) and config files.
+
+    Returns ``(config, warnings)``; raises ConfigError.
+    """
+    warnings = []
+    sources = []
+    for path in config_files:
+        sources.append(read_file(path))
+    for path in config_dirs:
+        sources.extend(read_dir(path))
+    sources.append(Source("the command line", flag_values))
+    for source in sources:
+        _check(source, source.values, KEYS, "", warnings)
+
+    merged = {}
+    _merge(merged, json.loads(json.dumps(DEFAULTS)))
+    if dev:
+        merged.update({k: v for k, v in DEV_DEFAULTS.items() if not isinstance(v, dict)})
+        _merge(merged, {k: v for k, v in DEV_DEFAULTS.items() if isinstance(v, dict)})
+    for source in sources:
+        _merge(merged, source.values)
+
+    def origin(key):
+        return _origin(sources, key)
+
+    return _finish(merged, dev, hostname, origin), warnings
+
+
+def _finish(merged, dev, hostname, origin):
+    def fail(key, problem):
+        raise ConfigError("%s: %r %s" % (origin(key), key, problem))
+
+    ports = merged["ports"]
+    for name, lowest in PORTS.items():
+        port = ports[name]
+        if not (lowest <= port <= 65535) or port == 0:
+            allowed = "1 to 65535" + (", or -1 to disable" if lowest == -1 else "")
+            fail("ports." + name, "must be a port number from %s, not %d" % (allowed, port))
+
+    for key in ("bind_addr", "advertise_addr"):
+        if key in merged:
+            _check_ip(merged[key], key, fail)
+    client_addrs = tuple(merged["client_addr"].split())
+    if not client_addrs:
+        fail("client_addr", "must name at least one address")
+    for address in client_addrs:
+        _check_ip(address, "client_addr", fail)
+
+    if merged["log_level"].lower() not in LOG_LEVELS:
+        fail("log_level", "must be one of %s" % ", ".join(LOG_LEVELS))
+    multiplier = merged["performance"]["raft_multiplier"]
+    if not 1 <= multiplier <= 10:
+        fail("performance.raft_multiplier", "must be from 1 to 10, not %d" % multiplier)
+    if merged["bootstrap_expect"] < 0:
+        fail("bootstrap_expect", "must not be negative")
+    if merged["bootstrap"] and merged["bootstrap_expect"]:
+        fail("bootstrap_expect", "cannot be used with bootstrap")
+    if (merged["bootstrap"] or merged["bootstrap_expect"]) and not merged["server"]:
+        fail("bootstrap" if merged["bootstrap"] else "bootstrap_expect", "needs server mode (-server)")
+    value_size = merged["limits"]["kv_max_value_size"]
+    if value_size < 1:
+        fail("limits.kv_max_value_size", "must be at least 1")
+    for key in ("raft_snapshot_threshold", "raft_trailing_logs"):
+        if merged[key] < 1:
+            fail(key, "must be at least 1")
+
+    data_dir = merged.get("data_dir")
+    if dev:
+        data_dir = None  # -dev keeps everything in memory
+    elif not data_dir:
+        raise ConfigError("data_dir is required: set it with -data-dir or in a config file")
+    else:
+        data_dir = os.path.abspath(data_dir)
+        _check_data_dir(data_dir, fail)
+
+    node_name = merged.get("node_name") or hostname or socket.gethostname()
+    if not node_name:
+        fail("node_name", "is empty and the host name is unknown")
+    bind = merged["bind_addr"]
+    advertise = merged.get("advertise_addr") or (
+        bind if not ipaddress.ip_address(bind).is_unspecified else _private_address()
+    )
+    leave_on_terminate = merged.get("leave_on_terminate")
+    skip_leave = merged.get("skip_leave_on_interrupt")
+    return AgentConfig(
+        node_name=node_name,
+        node_id=merged.get("node_id") or _node_id(data_dir),
+        datacenter=merged["datacenter"].lower(),
+        data_dir=data_dir,
+        server=merged["server"],
+        bootstrap=merged["bootstrap"],
+        bootstrap_expect=merged["bootstrap_expect"],
+        dev=dev,
+        bind_addr=bind,
+        advertise_addr=advertise,
+        client_addrs=client_addrs,
+        ports=Ports(**ports),
+        retry_join=tuple(merged["retry_join"]),
+        start_join=tuple(merged["start_join"]),
+        log_level=merged["log_level"].lower(),
+        raft_multiplier=multiplier,
+        # Consul's per-mode defaults: clients leave on both signals,
+        # servers on neither (so a restart keeps the quorum).
+        leave_on_terminate=(not merged["server"]) if leave_on_terminate is None else leave_on_terminate,
+        skip_leave_on_interrupt=merged["server"] if skip_leave is None else skip_leave,
+        encrypt=merged.get("encrypt"),
+        kv_max_value_size=value_size,
+        raft_snapshot_threshold=merged["raft_snapshot_threshold"],
+        raft_trailing_logs=merged["raft_trailing_logs"],
+    )
+
+
+def _check_ip(value, key, fail):
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        fail(key, "must be an IP address, not %r" % value)
+
+
+def _check_data_dir(path, fail):
+    try:
+        os.makedirs(path, exist_ok=True)
+    except OSError as e:
+        fail("data_dir", "cannot be created at %s: %s" % (path, e.strerror))
+    if not os.path.isdir(path):
+        fail("data_dir", "%s is not a directory" % path)
+    if not os.access(path, os.R_OK | os.W_OK | os.X_OK):
+        fail("data_dir", "%s is not readable and writable by this user" % path)
+
+
+def _node_id(data_dir):
+    """A node's ID is generated once and kept in the data dir, as Consul does."""
+    if data_dir is None:
+        return str(uuid.uuid4())
+    path = os.path.join(data_dir, "node-id")
+    try:
+        with open(path) as f:
+            existing = f.read().strip()
+        uuid.UUID(existing)
+        return existing
+    except FileNotFoundError:
+        pass
+    except ValueError:
+        raise ConfigError("%s does not hold a node ID (a UUID); remove it to make a new one" % path)
+    node_id = str(uuid.uuid4())
+    with open(path, "w") as f:
+        f.write(node_id)
+    return node_id
+
+
+def _private_address():
+    """The address other hosts see us by, when bound to 0.0.0.0.
+
+    Connecting a UDP socket sends nothing; it only makes the kernel pick
+    the source address it would route from.
+    """
+    probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        probe.connect(("10.255.255.255", 1))
+        return probe.getsockname()[0]
+    except OSError:
+        return "127.0.0.1"
+    finally:
+        probe.close()
+
+
+# -- flags ----------------------------------------------------------------------------
+
+
+@attr.s(frozen=True, slots=True)
+class AgentFlag:
+    """A command-line option of the agent: ``twistd pyconsul --name`` and
+    ``pyconsul agent -name`` both come from this table."""
+
+    name: str = attr.ib()
+    kind: str = attr.ib()  # BOOL, INT, STR or STR_LIST
+    key: str | None = attr.ib()  # dotted config key it sets; None if special
+    help: str = attr.ib()
+
+
+AGENT_FLAGS = (
+    AgentFlag("dev", BOOL, None, "Run a single in-memory server for development."),
+    AgentFlag("server", BOOL, "server", "Run the agent as a server."),
+    AgentFlag("bootstrap", BOOL, "bootstrap", "Let this server elect itself leader."),
+    AgentFlag("bootstrap-expect", INT, "bootstrap_expect", "Servers to wait for before bootstrapping."),
+    AgentFlag("data-dir", STR, "data_dir", "Directory for the agent's durable state."),
+    AgentFlag("node", STR, "node_name", "This node's name (default: the host name)."),
+    AgentFlag("node-id", STR, "node_id", "This node's unique ID, a UUID (default: generated)."),
+    AgentFlag("datacenter", STR, "datacenter", "The datacenter this agent runs in."),
+    AgentFlag("bind", STR, "bind_addr", "Address for cluster communication."),
+    AgentFlag("advertise", STR, "advertise_addr", "Address other nodes should use to reach this one."),
+    AgentFlag("client", STR, "client_addr", "Address(es) for the HTTP and DNS interfaces."),
+    AgentFlag("http-port", INT, "ports.http", "HTTP API port."),
+    AgentFlag("dns-port", INT, "ports.dns", "DNS port."),
+    AgentFlag("server-port", INT, "ports.server", "Server RPC and Raft port."),
+    AgentFlag("serf-lan-port", INT, "ports.serf_lan", "LAN gossip port."),
+    AgentFlag("serf-wan-port", INT, "ports.serf_wan", "WAN gossip port."),
+    AgentFlag("join", STR_LIST, "start_join", "Address of an agent to join at start (repeatable)."),
+    AgentFlag("retry-join", STR_LIST, "retry_join", "Address to join, retried until it works (repeatable)."),
+    AgentFlag("encrypt", STR, "encrypt", "Gossip encryption key (base64 of 32 bytes)."),
+    AgentFlag("log-level", STR, "log_level", "trace, debug, info, warn or error."),
+    AgentFlag("config-file", STR_LIST, None, "A JSON configuration file (repeatable)."),
+    AgentFlag("config-dir", STR_LIST, None, "A directory of JSON configuration files (repeatable)."),
+)
+
+
+def build_from_flags(values, hostname=None):
+    """AgentConfig from parsed flags: ``{flag name: value}`` for flags given."""
+    overlay = {}
+    for flag in AGENT_FLAGS:
+        if flag.key is None or flag.name not in values:
+            continue
+        node = overlay
+        *parents, leaf = flag.key.split(".")
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = list(values[flag.name]) if flag.kind == STR_LIST else values[flag.name]
+    return build(
+        overlay,
+        config_files=values.get("config-file", ()),
+        config_dirs=values.get("config-dir", ()),
+        dev=bool(values.get("dev")),
+        hostname=hostname,
+    )

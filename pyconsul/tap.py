@@ -1,0 +1,198 @@
+"""Wiring: ``twistd pyconsul`` options and the agent's service tree.
+
+This is the only module that picks the reactor and constructs the parts;
+everything else takes its collaborators as arguments.
+"""
+
+import os
+import random
+
+from twisted.internet.threads import deferToThreadPool
+from twisted.python import usage
+from twisted.python.threadpool import ThreadPool
+from twisted.web.server import Site
+
+from pyconsul import config as agent_config
+from pyconsul import logs
+from pyconsul.agent.router import RPCRouter
+from pyconsul.http.api import HTTPApi
+from pyconsul.logs import Logger
+from pyconsul.net.raft_driver import RaftDriver
+from pyconsul.server.endpoints import ServerEndpoints
+from pyconsul.server.server import ConsulServer
+from pyconsul.service import (
+    AgentService,
+    DataDirLock,
+    ListeningService,
+    StartError,
+    ThreadPoolService,
+)
+from pyconsul.state.store import FSM
+from pyconsul.storage.memory import MemoryLogStore, MemorySnapshotStore
+from pyconsul.storage.snapshots import FileSnapshotStore
+from pyconsul.storage.sqlite import StorageError, open_log_store
+
+log = Logger()
+
+# One Raft tick is a tenth of the heartbeat timeout; Consul's timeouts are
+# 1 s times performance.raft_multiplier (5 by default, 1 with -dev).
+TICKS_PER_TIMEOUT = 10
+
+
+def _list_option(name):
+    def option(self, value):
+        self.values.setdefault(name, []).append(value)
+
+    option.__doc__ = next(f.help for f in agent_config.AGENT_FLAGS if f.name == name)
+    return option
+
+
+class Options(usage.Options):
+    synopsis = "[options]"
+    longdesc = (
+        "Run a pyconsul agent: a Consul-compatible server (--server) or client. "
+        "--dev runs a single in-memory server for development."
+    )
+    optFlags = [
+        [f.name, None, f.help] for f in agent_config.AGENT_FLAGS if f.kind == agent_config.BOOL
+    ]
+    optParameters = [
+        [f.name, None, None, f.help, int if f.kind == agent_config.INT else None]
+        for f in agent_config.AGENT_FLAGS
+        if f.kind in (agent_config.STR, agent_config.INT)
+    ]
+
+    def __init__(self):
+        super().__init__()
+        self.values = {}
+
+    def postOptions(self):
+        for flag in agent_config.AGENT_FLAGS:
+            if flag.kind == agent_config.BOOL and self[flag.name]:
+                self.values[flag.name] = True
+            elif flag.kind in (agent_config.STR, agent_config.INT) and self[flag.name] is not None:
+                self.values[flag.name] = self[flag.name]
+        try:
+            self.config, self.warnings = agent_config.build_from_flags(self.values)
+        except agent_config.ConfigError as e:
+            raise usage.UsageError(str(e))
+
+
+for _flag in agent_config.AGENT_FLAGS:
+    if _flag.kind == agent_config.STR_LIST:
+        setattr(Options, "opt_" + _flag.name.replace("-", "_"), _list_option(_flag.name))
+
+
+def makeService(options, reactor=None):
+    if reactor is None:
+        from twisted.internet import reactor
+    config = options.config
+    logs.set_level(config.log_level)
+    for warning in options.warnings:
+        log.warn("{warning}", warning=warning)
+    try:
+        return build_agent(config, reactor)
+    except (StartError, StorageError) as e:
+        raise SystemExit("pyconsul: %s" % (e,))
+
+
+def build_agent(config, reactor):
+    lock = None
+    if config.data_dir is not None:
+        lock = DataDirLock(config.data_dir)
+        lock.acquire()
+    pools = []
+    server = None
+    endpoints = None
+    if config.server:
+        server, pools = _build_server(config, reactor)
+        endpoints = ServerEndpoints(server, reactor, random.Random())
+    rpc = RPCRouter(config.datacenter, endpoints)
+    api = HTTPApi(rpc, max_value_size=config.kv_max_value_size)
+    listeners = []
+    if config.ports.http != -1:
+        site = APISite(api.resource())
+        for address in config.client_addrs:
+            listeners.append(
+                ListeningService(
+                    "HTTP",
+                    lambda address=address: reactor.listenTCP(
+                        config.ports.http, site, interface=address
+                    ),
+                    address,
+                    config.ports.http,
+                )
+            )
+    return AgentService(
+        config,
+        server=server,
+        listeners=listeners,
+        pools=pools,
+        on_stopped=lock.release if lock else None,
+    )
+
+
+def _build_server(config, reactor):
+    fsm = FSM()
+    pools = []
+    if config.data_dir is None:
+        log_store, snapshot_store = MemoryLogStore(), MemorySnapshotStore()
+        run_in_thread = run_snapshot = None
+    else:
+        raft_dir = os.path.join(config.data_dir, "raft")
+        log_store = open_log_store(raft_dir)
+        snapshot_store = FileSnapshotStore(os.path.join(raft_dir, "snapshots"))
+        # One thread writes the log (writes must stay in order); another
+        # writes snapshots so a large one does not hold up the log.
+        disk, snapshots = ThreadPool(1, 1, "raft-log"), ThreadPool(1, 1, "raft-snapshots")
+        pools = [ThreadPoolService(disk), ThreadPoolService(snapshots)]
+
+        def run_in_thread(function, *args):
+            return deferToThreadPool(reactor, disk, function, *args)
+
+        def run_snapshot(function, *args):
+            return deferToThreadPool(reactor, snapshots, function, *args)
+
+    driver_options = {}
+    if run_in_thread is not None:
+        driver_options = {"run_in_thread": run_in_thread, "run_snapshot_in_thread": run_snapshot}
+    driver = RaftDriver(
+        node_id=config.node_id,
+        address=config.server_address,
+        log_store=log_store,
+        snapshot_store=snapshot_store,
+        fsm=fsm,
+        clock=reactor,
+        rng=random.Random(),
+        tick_seconds=1.0 * config.raft_multiplier / TICKS_PER_TIMEOUT,
+        bootstrap=config.bootstrap,
+        snapshot_threshold=config.raft_snapshot_threshold,
+        trailing_logs=config.raft_trailing_logs,
+        on_fatal=lambda failure: _stop_after_fatal(reactor),
+        **driver_options,
+    )
+    return ConsulServer(driver=driver, fsm=fsm, clock=reactor), pools
+
+
+def _stop_after_fatal(reactor):
+    # Raft cannot go on once its log may not match the disk: stop, and exit
+    # non-zero so a supervisor notices.
+    reactor.addSystemEventTrigger("after", "shutdown", os._exit, 1)
+    reactor.stop()
+
+
+class APISite(Site):
+    """The HTTP API's site. Consul does not log each request; neither do we,
+    except at debug level."""
+
+    displayTracebacks = False
+    noisy = False
+
+    def log(self, request):
+        if logs.enabled(logs.LogLevel.debug):
+            log.debug(
+                "HTTP {method} {uri} {code}",
+                method=request.method.decode("latin-1"),
+                uri=request.uri.decode("latin-1"),
+                code=request.code,
+            )
