@@ -208,8 +208,9 @@ def read_dir(path):
 
 
 def _check(source, values, schema, prefix, warnings):
-    """Check one source's keys and types against ``schema``."""
-    for key, value in values.items():
+    """Check one source's keys and types against ``schema``; keys pyconsul
+    ignores are removed from ``values`` after a warning."""
+    for key, value in list(values.items()):
         path = prefix + key
         expected = schema.get(key)
         if expected is None:
@@ -223,6 +224,7 @@ def _check(source, values, schema, prefix, warnings):
                     "%s: %r is a Consul setting pyconsul does not support yet; it is ignored"
                     % (source.name, path)
                 )
+                del values[key]
                 continue
             raise ConfigError("%s: unknown configuration key %r" % (source.name, path))
         if isinstance(expected, dict):

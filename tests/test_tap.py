@@ -1,0 +1,93 @@
+"""The twistd plugin's options and the service tree it builds."""
+
+import os
+
+from twisted.internet.defer import ensureDeferred
+from twisted.internet.testing import MemoryReactorClock
+from twisted.plugin import getPlugins
+from twisted.python import usage
+from twisted.trial.unittest import SynchronousTestCase
+
+from pyconsul import tap
+from pyconsul.service import StartError
+
+
+class OptionsTests(SynchronousTestCase):
+    def parse(self, *argv):
+        options = tap.Options()
+        options.parseOptions(list(argv))
+        return options
+
+    def test_dev(self):
+        options = self.parse("--dev", "--http-port", "18500")
+        self.assertTrue(options.config.dev)
+        self.assertEqual(options.config.ports.http, 18500)
+
+    def test_repeatable_options(self):
+        data_dir = self.mktemp()
+        options = self.parse(
+            "--data-dir", data_dir, "--retry-join", "10.0.0.1", "--retry-join", "10.0.0.2"
+        )
+        self.assertEqual(options.config.retry_join, ("10.0.0.1", "10.0.0.2"))
+
+    def test_config_errors_are_usage_errors(self):
+        with self.assertRaises(usage.UsageError) as caught:
+            self.parse("--config-file", "/no/such/file.json")
+        self.assertIn("/no/such/file.json", str(caught.exception))
+        self.assertRaises(usage.UsageError, self.parse, "--http-port", "eighty")
+
+    def test_plugin_is_found(self):
+        from twisted import plugins
+        from twisted.application.service import IServiceMaker
+
+        names = [p.tapname for p in getPlugins(IServiceMaker, plugins)]
+        self.assertIn("pyconsul", names)
+
+
+class ServiceTests(SynchronousTestCase):
+    def make(self, *argv):
+        options = tap.Options()
+        options.parseOptions(list(argv))
+        reactor = MemoryReactorClock()
+        return tap.makeService(options, reactor), reactor
+
+    def test_dev_server_listens_on_http(self):
+        service, reactor = self.make("--dev", "--http-port", "18500", "--client", "127.0.0.5")
+        service.startService()
+        [(port, _, _, interface)] = reactor.tcpServers
+        self.assertEqual((port, interface), (18500, "127.0.0.5"))
+        reactor.advance(0.2)
+        self.assertTrue(service.server.driver.is_leader)
+        d = ensureDeferred(_stop(service))
+        self.successResultOf(d)
+
+    def test_http_can_be_disabled(self):
+        service, reactor = self.make("--dev", "--http-port", "-1")
+        service.startService()
+        self.assertEqual(reactor.tcpServers, [])
+        self.successResultOf(ensureDeferred(_stop(service)))
+
+    def test_durable_server_keeps_its_data_dir_locked(self):
+        data_dir = self.mktemp()
+        service, _ = self.make("--server", "--bootstrap", "--data-dir", data_dir)
+        self.assertTrue(os.path.exists(os.path.join(data_dir, "raft", "raft.db")))
+        with self.assertRaises(SystemExit) as caught:
+            self.make("--server", "--data-dir", data_dir)
+        self.assertIn("in use by another agent", str(caught.exception))
+
+    def test_a_taken_port_fails_the_start(self):
+        service, reactor = self.make("--dev")
+
+        def refuse(*args, **kwargs):
+            from twisted.internet.error import CannotListenError
+
+            raise CannotListenError("127.0.0.1", 8500, OSError(98, "Address already in use"))
+
+        reactor.listenTCP = refuse
+        with self.assertRaises(StartError) as caught:
+            service.startService()
+        self.assertIn("cannot listen for HTTP on 127.0.0.1:8500", str(caught.exception))
+
+
+async def _stop(service):
+    await service.stopService()
