@@ -1,0 +1,94 @@
+"""What the membership core returns from each input.
+
+I/O requests (for the adapters):
+
+- ``SendPacket``: one datagram. ``parts`` are the encoded messages, ready for
+  ``codec.gossip.pack_packet`` (and ``Keyring.seal``); ``messages`` are the
+  same messages as objects, for in-memory drivers and logs.
+- ``OpenStream``: connect to ``to``, send ``message`` as a stream frame, read
+  one frame back and hand it to ``handle_stream_reply(exchange_id, ...)``;
+  on any failure (refused, reset, undecodable, ``timeout`` seconds passed)
+  call ``stream_failed(exchange_id, reason, now)``.
+- ``ReplyStream``: write ``message`` back on the incoming connection
+  ``conn_id`` that was handed to ``handle_stream``, then close it.
+
+Events (for the layer above and for logs):
+
+- ``MemberEvent``: a member's state changed as we see it.
+- ``JoinResult``: one address given to ``join`` answered, or failed to.
+- ``UserMessage``: a gossiped message meant for the layer above.
+- ``RemoteUserState``: the layer above's part of a push-pull from a peer.
+- ``BroadcastFinished``: a broadcast queued with a notify token has gone out
+  as often as it will.
+- ``LeaveFinished``: our leave message has been sent to the cluster as often
+  as it will be (or there was no one to tell).
+"""
+
+from typing import Any, NamedTuple, Optional
+
+from pyconsul.core.swim.messages import Address, Status
+
+
+class Member(NamedTuple):
+    """A snapshot of what we know about one member."""
+
+    name: str
+    addr: Address
+    meta: bytes
+    vsn: tuple[int, int, int, int, int, int]
+    incarnation: int
+    status: Status
+
+
+class SendPacket(NamedTuple):
+    to: Address
+    parts: tuple[bytes, ...]
+    messages: tuple[Any, ...]
+
+
+class OpenStream(NamedTuple):
+    exchange_id: int
+    to: Address
+    message: Any
+    timeout: float
+
+
+class ReplyStream(NamedTuple):
+    conn_id: Any
+    message: Any
+
+
+class MemberEvent(NamedTuple):
+    kind: str  # one of the constants below
+    member: Member
+    source: str  # the member whose message caused it ("" when local)
+
+
+JOIN = "join"  # new, or back from dead/left
+UPDATE = "update"  # its metadata changed
+SUSPECT = "suspect"  # someone suspects it (Lifeguard statistics; Serf ignores it)
+DEAD = "dead"  # declared failed
+LEFT = "left"  # left on purpose
+
+
+class JoinResult(NamedTuple):
+    addr: Address
+    error: Optional[str]  # None on success
+
+
+class UserMessage(NamedTuple):
+    sender: Address
+    message: Any
+
+
+class RemoteUserState(NamedTuple):
+    state: bytes
+    join: bool
+
+
+class BroadcastFinished(NamedTuple):
+    token: Any
+
+
+class LeaveFinished(NamedTuple):
+    pass
