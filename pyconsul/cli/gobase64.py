@@ -1,0 +1,92 @@
+"""Base64 decoding with the rules and error positions of Go's StdEncoding.
+
+Consul reads ``kv put -base64`` data and ``kv import`` values with Go's
+decoder, which differs from Python's: line breaks (``\\r``, ``\\n``) are
+skipped anywhere, padding is required, bits left over in the last character
+are ignored, and an error names the offset of the offending byte
+(``illegal base64 data at input byte 4``), which Consul shows to the user.
+"""
+
+_ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+_VALUE = {byte: index for index, byte in enumerate(_ALPHABET)}
+_PAD = ord("=")
+_LINE_BREAKS = (ord("\r"), ord("\n"))
+
+
+class Base64Error(ValueError):
+    """Go's CorruptInputError: ``str()`` is its message."""
+
+    def __init__(self, offset):
+        super().__init__("illegal base64 data at input byte %d" % offset)
+        self.offset = offset
+
+
+def decode(data):
+    """Decode data (bytes or str) exactly as base64.StdEncoding.DecodeString."""
+    if isinstance(data, str):
+        data = data.encode("utf-8", "surrogateescape")
+    output = bytearray()
+    position = 0
+    while position < len(data):
+        position, chunk, done = _decode_quantum(data, position)
+        output += chunk
+        if done:
+            break
+    return bytes(output)
+
+
+def _decode_quantum(data, position):
+    """Read up to four characters; returns (next position, bytes, end reached)."""
+    values = []
+    while len(values) < 4:
+        if position == len(data):
+            if not values:
+                return position, b"", True
+            # Input ended inside a quantum: padding was required.
+            raise Base64Error(position - len(values))
+        byte = data[position]
+        position += 1
+        if byte in _VALUE:
+            values.append(_VALUE[byte])
+            continue
+        if byte in _LINE_BREAKS:
+            continue
+        if byte != _PAD:
+            raise Base64Error(position - 1)
+        # Padding: legal only after two or three characters, and must end the input.
+        if len(values) < 2:
+            raise Base64Error(position - 1)
+        if len(values) == 2:
+            position = _skip_line_breaks(data, position)
+            if position == len(data):
+                raise Base64Error(len(data))
+            if data[position] != _PAD:
+                raise Base64Error(position - 1)
+            position += 1
+        position = _skip_line_breaks(data, position)
+        if position < len(data):
+            raise Base64Error(position)
+        return position, _assemble(values), True
+    return position, _assemble(values), False
+
+
+def _skip_line_breaks(data, position):
+    while position < len(data) and data[position] in _LINE_BREAKS:
+        position += 1
+    return position
+
+
+def _assemble(values):
+    """Four 6-bit values make three bytes; two or three values make one or two."""
+    bits = 0
+    for value in values + [0] * (4 - len(values)):
+        bits = (bits << 6) | value
+    whole = bits.to_bytes(3, "big")
+    return whole[: len(values) - 1]
+
+
+def encode(data):
+    """Standard padded base64, as text."""
+    import base64
+
+    return base64.b64encode(data).decode("ascii")

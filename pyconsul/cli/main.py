@@ -1,0 +1,106 @@
+"""The ``pyconsul`` command: finds the subcommand and runs it.
+
+Subcommands live in a registry of name -> (module, one-line summary). The
+module is imported only when its command runs, so ``pyconsul kv get`` loads
+neither Twisted nor the agent. A module provides ``command``: an object with
+``run(argv, console) -> exit status``, ``help_text()`` and ``synopsis`` --
+usually a ``pyconsul.cli.command.Command`` or ``Group``. To add one::
+
+    register_command("members", "pyconsul.cli.members", "Lists the members of the cluster")
+
+(or add a line to ``COMMANDS`` below).
+
+As with the consul CLI, ``-h``, ``-help`` or ``--help`` anywhere before a
+``--`` shows the help of the (sub)command named before it.
+"""
+
+import importlib
+import sys
+from dataclasses import dataclass
+
+from pyconsul.cli.command import PROG
+from pyconsul.cli.console import Console
+
+HELP_FLAGS = ("-h", "-help", "--help")
+VERSION_FLAGS = ("-v", "-version", "--version")
+EXIT_UNKNOWN_COMMAND = 127  # what the consul CLI exits with for a missing or unknown command
+
+
+@dataclass(frozen=True)
+class CommandEntry:
+    module: str
+    summary: str
+    attribute: str = "command"
+
+    def load(self):
+        return getattr(importlib.import_module(self.module), self.attribute)
+
+
+COMMANDS = {
+    "kv": CommandEntry("pyconsul.cli.kv", "Interact with the key-value store", "kv_group"),
+    "version": CommandEntry("pyconsul.cli.version", "Prints the pyconsul version"),
+}
+
+
+def register_command(name, module, summary, attribute="command"):
+    """Make ``pyconsul NAME`` run ``module.attribute``."""
+    COMMANDS[name] = CommandEntry(module, summary, attribute)
+
+
+def top_help():
+    width = max(len(name) for name in COMMANDS)
+    lines = ["Usage: %s [--version] [--help] <command> [<args>]" % PROG, "", "Available commands are:"]
+    for name in sorted(COMMANDS):
+        lines.append("    %s    %s" % (name.ljust(width), COMMANDS[name].summary))
+    return "\n".join(lines)
+
+
+def _asks_for_help(argv):
+    for argument in argv:
+        if argument == "--":
+            return False
+        if argument in HELP_FLAGS:
+            return True
+    return False
+
+
+def run(argv, console):
+    """Run the command line argv (without the program name); returns the exit status."""
+    if argv and argv[0] in VERSION_FLAGS:
+        from pyconsul.cli.version import version_line
+
+        console.out(version_line())
+        return 0
+    if not argv or argv[0] not in COMMANDS:
+        if argv and argv[0] in HELP_FLAGS:
+            console.out(top_help())
+            return 0
+        console.out(top_help())
+        return EXIT_UNKNOWN_COMMAND
+    command = COMMANDS[argv[0]].load()
+    rest = argv[1:]
+    if _asks_for_help(rest):
+        # Show the help of the deepest subcommand named: "kv put -h" is put's.
+        while rest and command.subcommand(rest[0]) is not None:
+            command = command.subcommand(rest[0])
+            rest = rest[1:]
+        console.out(command.help_text())
+        return 0
+    return command.run(rest, console)
+
+
+def main(argv=None, console=None):
+    """The console entry point; returns the exit status."""
+    if argv is None:
+        argv = sys.argv[1:]
+    own_console = console is None
+    if own_console:
+        console = Console.from_process()
+    try:
+        return run(list(argv), console)
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 1
+    finally:
+        console.flush()
