@@ -449,3 +449,42 @@ def swim_cluster(
         effects = member.preload(view, network.now) if joined else []
         network.add(member, effects)
     return members
+
+
+def serf_cluster(
+    size: int,
+    *,
+    network: SimulatedNetwork,
+    seed: int = 0,
+    swim_config: Any = None,
+    serf_config: Any = None,
+    joined: bool = True,
+    first_index: int = 0,
+    tags: Optional[Callable[[int], dict]] = None,
+) -> list:
+    """``size`` Serf nodes on ``network`` (see ``swim_cluster``); ``tags(i)``
+    gives member i's tags."""
+    from pyconsul.core.serf.node import SerfNode
+    from pyconsul.core.swim.messages import DEFAULT_VSN, PushNodeState, Status
+
+    nodes = [
+        SerfNode(
+            member_name(index),
+            member_address(index),
+            rng=random.Random(seed * 1_000_003 + index),
+            now=network.now,
+            tags=tags(index) if tags else None,
+            config=serf_config,
+            swim_config=swim_config,
+        )
+        for index in range(first_index, first_index + size)
+    ]
+    view = []
+    for node in nodes:
+        me = node.membership.local_member
+        view.append(
+            PushNodeState(me.name, me.addr, me.meta, me.incarnation, int(Status.ALIVE), DEFAULT_VSN)
+        )
+    for node in nodes:
+        network.add(node, node.preload(view, network.now) if joined else [])
+    return nodes

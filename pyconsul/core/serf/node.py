@@ -1,0 +1,536 @@
+"""Serf on top of the membership core.
+
+``SerfNode`` wraps a ``Membership`` and keeps the agent's member list:
+tags, the four statuses Consul shows (alive, leaving, left, failed), and
+the events the rest of the agent subscribes to. It has the same driver
+interface as the core (``handle_packet``, ``handle_stream``,
+``handle_stream_reply``, ``stream_failed``, ``tick``, ``next_deadline``)
+and passes the core's I/O effects through unchanged; membership events of
+the core are turned into ``events.MemberEvent``.
+
+Why a layer on top: the core can only tell "dead" from "left" by who sent
+the news. Serf adds intents, stamped with a Lamport clock: a member that
+leaves first gossips a leave intent (it becomes "leaving"), then the core's
+leave message makes it "left". A member's status moves only on an intent
+newer than the last one applied, so a late join intent cannot resurrect a
+member that has left, and news of a left member from the core is accepted
+only if it is really new (a higher incarnation, or a newer join intent).
+
+Failed members are tried again every ``reconnect_interval`` and forgotten
+after ``reconnect_timeout``; left ones after ``tombstone_timeout``.
+"""
+
+import random
+from typing import Any, Iterable, Mapping, Optional
+
+from pyconsul.codec.gossip import CodecError, decode_message, encode_message
+from pyconsul.core.serf import events
+from pyconsul.core.serf.clock import LamportClock
+from pyconsul.core.serf.config import SerfConfig
+from pyconsul.core.serf.member import Member, MemberStatus
+from pyconsul.core.serf.messages import JoinIntent, LeaveIntent, SerfState
+from pyconsul.core.serf.tags import decode_tags, encode_tags
+from pyconsul.core.swim import effects as swim_effects
+from pyconsul.core.swim.config import SwimConfig
+from pyconsul.core.swim.effects import Member as SwimMember
+from pyconsul.core.swim.messages import DEFAULT_VSN, Address
+from pyconsul.core.swim.node import Membership
+from pyconsul.core.swim.timers import Timer, Timers
+
+ALIVE = MemberStatus.ALIVE
+LEAVING = MemberStatus.LEAVING
+LEFT = MemberStatus.LEFT
+FAILED = MemberStatus.FAILED
+
+# Notify token of our own leave intent in the core's broadcast queue.
+_LEAVE_INTENT = ("serf-leave-intent",)
+
+
+def _intent_key(node: str) -> tuple[str, str]:
+    """Broadcast key: a newer intent about a member replaces a queued one."""
+    return ("intent", node)
+
+
+class _MemberState:
+    """A member and the bookkeeping behind its status."""
+
+    __slots__ = (
+        "name", "addr", "tags", "status", "vsn", "incarnation",
+        "status_ltime", "left_ltime", "left_incarnation", "gone_since", "core_alive",
+    )
+
+    def __init__(self, core: SwimMember, status: MemberStatus):
+        self.name = core.name
+        self.addr = core.addr
+        self.tags = decode_tags(core.meta)
+        self.vsn = core.vsn
+        self.incarnation = core.incarnation
+        self.status = status
+        self.status_ltime = 0  # Lamport time of the last intent applied
+        self.left_ltime = 0  # ... and of the one in force when it left
+        self.left_incarnation = 0  # its incarnation when it left
+        self.gone_since: Optional[float] = None  # when it failed or left
+        self.core_alive = True  # what the core last said, whatever our status
+
+    def update_from(self, core: SwimMember) -> None:
+        self.addr = core.addr
+        self.tags = decode_tags(core.meta)
+        self.vsn = core.vsn
+        self.incarnation = core.incarnation
+
+    def snapshot(self) -> Member:
+        return Member(self.name, self.addr[0], self.addr[1], self.tags, self.status, self.vsn)
+
+
+class _Intent:
+    __slots__ = ("leave", "ltime", "seen_at")
+
+    def __init__(self, leave: bool, ltime: int, seen_at: float):
+        self.leave = leave
+        self.ltime = ltime
+        self.seen_at = seen_at
+
+
+class SerfNode:
+    def __init__(
+        self,
+        name: str,
+        addr: Address,
+        *,
+        rng: random.Random,
+        now: float,
+        tags: Optional[Mapping[str, str]] = None,
+        config: Optional[SerfConfig] = None,
+        swim_config: Optional[SwimConfig] = None,
+        vsn: tuple = DEFAULT_VSN,
+    ):
+        self.name = name
+        self.addr = addr
+        self.config = config or SerfConfig()
+        # Start at 1 so an intent stamped now beats a member's initial 0.
+        self.clock = LamportClock(start=1)
+        self._rng = rng
+        self._now = now
+        self._swim = Membership(
+            name,
+            addr,
+            rng=rng,
+            now=now,
+            config=swim_config,
+            meta=encode_tags(tags or {}),
+            vsn=vsn,
+            user_state=self._local_state,
+        )
+        self._members: dict[str, _MemberState] = {}
+        self._recent_intents: dict[str, _Intent] = {}
+        self._timers = Timers()
+        self._out: list[Any] = []
+        self._local_status = ALIVE  # ALIVE, then LEAVING and LEFT once asked to leave
+        self._join_pending = False  # announce ourselves after the next successful join
+        self._reconnecting: set[Address] = set()
+        self._leave_phase: Optional[str] = None  # "intent", "core", "linger", "done"
+        self._leave_timer: Optional[Timer] = None
+        self.counters = self._swim.counters
+
+        me = _MemberState(self._swim.local_member, ALIVE)
+        self._members[name] = me
+        self._timers.call_at(now + self.config.reap_interval, self._on_reap_tick)
+        self._timers.call_at(now + self.config.reconnect_interval, self._on_reconnect_tick)
+
+    # ------------------------------------------------------------------
+    # Driver interface (as Membership's).
+
+    def handle_packet(self, sender: Address, messages: Iterable[Any], now: float) -> list:
+        self._now = now
+        self._absorb(self._swim.handle_packet(sender, messages, now))
+        return self._take()
+
+    def handle_stream(self, conn_id: Any, sender: Address, message: Any, now: float) -> list:
+        self._now = now
+        self._absorb(self._swim.handle_stream(conn_id, sender, message, now))
+        return self._take()
+
+    def handle_stream_reply(self, exchange_id: int, message: Any, now: float) -> list:
+        self._now = now
+        self._absorb(self._swim.handle_stream_reply(exchange_id, message, now))
+        return self._take()
+
+    def stream_failed(self, exchange_id: int, reason: str, now: float) -> list:
+        self._now = now
+        self._absorb(self._swim.stream_failed(exchange_id, reason, now))
+        return self._take()
+
+    def tick(self, now: float) -> list:
+        self._now = now
+        self._absorb(self._swim.tick(now))
+        self._timers.run_due(now)
+        return self._take()
+
+    def next_deadline(self) -> Optional[float]:
+        ours = self._timers.next_deadline()
+        theirs = self._swim.next_deadline()
+        if ours is None:
+            return theirs
+        if theirs is None:
+            return ours
+        return min(ours, theirs)
+
+    # ------------------------------------------------------------------
+    # Commands.
+
+    def join(self, addresses: Iterable[Address], now: float) -> list:
+        """Push-pull with each address (one ``JoinResult`` each comes back);
+        after the first success we gossip a join intent."""
+        self._now = now
+        self._join_pending = True
+        self._absorb(self._swim.join(list(addresses), now))
+        return self._take()
+
+    def leave(self, now: float) -> list:
+        """Leave gracefully: gossip a leave intent, then the core's leave
+        message, then linger ``leave_propagate_delay``; ``LeaveComplete``
+        comes back at the end. Each message waits at most
+        ``broadcast_timeout`` to go out."""
+        self._now = now
+        if self._local_status != ALIVE:
+            return self._take()
+        self._local_status = LEAVING
+        self._leave_phase = "intent"
+        intent = LeaveIntent(self.clock.time(), self.name, False)
+        self.clock.increment()
+        self._on_leave_intent(intent, rebroadcast=False)
+        if self._has_alive_peers():
+            self._swim.queue_broadcast(_intent_key(self.name), intent, now, notify=_LEAVE_INTENT)
+            self._leave_timer = self._timers.call_at(
+                now + self.config.broadcast_timeout, self._leave_step_two
+            )
+        else:
+            self._leave_step_two(now)
+        return self._take()
+
+    def set_tags(self, tags: Mapping[str, str], now: float) -> list:
+        self._now = now
+        self._absorb(self._swim.update_meta(encode_tags(tags), now))
+        return self._take()
+
+    def preload(self, members: Iterable[Any], now: float) -> list:
+        """Start from a known view without gossiping (see Membership.preload)."""
+        self._now = now
+        self._absorb(self._swim.preload(members, now))
+        return self._take()
+
+    def force_leave(self, name: str, now: float, prune: bool = False) -> list:
+        """Turn a failed member into a left one cluster-wide (and with
+        ``prune``, forget it at once). A live member that hears this about
+        itself refutes it."""
+        self._now = now
+        intent = LeaveIntent(self.clock.time(), name, prune)
+        self.clock.increment()
+        self._on_leave_intent(intent, rebroadcast=True)
+        return self._take()
+
+    # ------------------------------------------------------------------
+    # Queries.
+
+    def members(self) -> list[Member]:
+        return [m.snapshot() for m in self._members.values()]
+
+    def member(self, name: str) -> Optional[Member]:
+        state = self._members.get(name)
+        return state.snapshot() if state is not None else None
+
+    def status_of(self, name: str) -> Optional[MemberStatus]:
+        state = self._members.get(name)
+        return state.status if state is not None else None
+
+    @property
+    def local_member(self) -> Member:
+        return self._members[self.name].snapshot()
+
+    @property
+    def membership(self) -> Membership:
+        """The core underneath, for its counters and health score."""
+        return self._swim
+
+    # ------------------------------------------------------------------
+    # Effects of the core.
+
+    def _absorb(self, produced: list) -> None:
+        """Act on the core's events; pass its I/O effects on."""
+        for effect in produced:
+            kind = type(effect)
+            if kind is swim_effects.MemberEvent:
+                self._on_core_event(effect)
+            elif kind is swim_effects.UserMessage:
+                self._on_message(effect.message)
+            elif kind is swim_effects.RemoteUserState:
+                self._merge_remote_state(effect.state)
+            elif kind is swim_effects.BroadcastFinished:
+                if effect.token == _LEAVE_INTENT:
+                    self._leave_step_two(self._now)
+            elif kind is swim_effects.LeaveFinished:
+                self._leave_step_three(self._now)
+            elif kind is swim_effects.JoinResult:
+                self._on_join_result(effect)
+            else:
+                self._out.append(effect)
+
+    def _on_core_event(self, event: swim_effects.MemberEvent) -> None:
+        kind = event.kind
+        if kind == swim_effects.JOIN:
+            self._on_core_join(event.member)
+        elif kind == swim_effects.DEAD or kind == swim_effects.LEFT:
+            self._on_core_gone(event.member, left=kind == swim_effects.LEFT)
+        elif kind == swim_effects.UPDATE:
+            state = self._members.get(event.member.name)
+            if state is not None:
+                state.update_from(event.member)
+                if state.status == ALIVE:
+                    self._emit(events.EventType.UPDATE, state)
+
+    def _on_core_join(self, core: SwimMember) -> None:
+        state = self._members.get(core.name)
+        if state is None:
+            state = _MemberState(core, ALIVE)
+            # Intents may have arrived before the member itself.
+            intent = self._recent_intents.pop(core.name, None)
+            if intent is not None:
+                state.status_ltime = intent.ltime
+                if intent.leave:
+                    state.status = LEAVING
+            self._members[core.name] = state
+            self._emit(events.EventType.JOIN, state)
+            return
+        state.core_alive = True
+        if state.status == LEFT and not self._may_return(state, core.incarnation):
+            # Late news from before it left: keep it left.
+            self.counters["stale_joins_ignored"] += 1
+            return
+        state.update_from(core)
+        state.status = ALIVE
+        state.gone_since = None
+        self._emit(events.EventType.JOIN, state)
+
+    @staticmethod
+    def _may_return(state: _MemberState, incarnation: int) -> bool:
+        """A left member is back only if it says so with something newer
+        than its leave: a higher incarnation, or a newer join intent."""
+        return incarnation > state.left_incarnation or state.status_ltime > state.left_ltime
+
+    def _on_core_gone(self, core: SwimMember, left: bool) -> None:
+        state = self._members.get(core.name)
+        if state is None:
+            return
+        state.core_alive = False
+        if state.status == LEFT:
+            return
+        state.gone_since = self._now
+        if left or state.status == LEAVING:
+            self._mark_left(state, core.incarnation)
+        else:
+            state.status = FAILED
+            self._emit(events.EventType.FAILED, state)
+
+    def _mark_left(self, state: _MemberState, incarnation: int) -> None:
+        state.status = LEFT
+        state.left_ltime = state.status_ltime
+        state.left_incarnation = max(incarnation, state.incarnation)
+        state.gone_since = self._now
+        self._emit(events.EventType.LEAVE, state)
+
+    # ------------------------------------------------------------------
+    # Intents.
+
+    def _on_message(self, message: Any) -> None:
+        if type(message) is JoinIntent:
+            self._on_join_intent(message, rebroadcast=True)
+        elif type(message) is LeaveIntent:
+            self._on_leave_intent(message, rebroadcast=True)
+
+    def _on_join_intent(self, intent: JoinIntent, rebroadcast: bool) -> None:
+        self.clock.witness(intent.ltime)
+        state = self._members.get(intent.node)
+        if state is None:
+            if self._remember_intent(intent.node, intent.ltime, leave=False) and rebroadcast:
+                self._gossip(intent)
+            return
+        if intent.ltime <= state.status_ltime:
+            return  # we have applied something newer: this one is late
+        state.status_ltime = intent.ltime
+        if state.status == LEAVING:
+            state.status = ALIVE  # it changed its mind (or refuted a force-leave)
+        elif state.status == LEFT and state.core_alive:
+            # It came back: the core already knows it is alive.
+            state.status = ALIVE
+            state.gone_since = None
+            self._emit(events.EventType.JOIN, state)
+        if rebroadcast:
+            self._gossip(intent)
+
+    def _on_leave_intent(self, intent: LeaveIntent, rebroadcast: bool) -> None:
+        self.clock.witness(intent.ltime)
+        state = self._members.get(intent.node)
+        if state is None:
+            if self._remember_intent(intent.node, intent.ltime, leave=True) and rebroadcast:
+                self._gossip(intent)
+            return
+        if intent.ltime <= state.status_ltime:
+            return
+        if intent.node == self.name and self._local_status == ALIVE:
+            # Someone says we are leaving, and we are not: outbid them.
+            self._announce_join()
+            return
+        state.status_ltime = intent.ltime
+        if state.status == ALIVE:
+            state.status = LEAVING
+        elif state.status == FAILED:
+            self._mark_left(state, state.incarnation)
+        if intent.prune and state.status == LEFT:
+            self._reap(state)
+        if rebroadcast:
+            self._gossip(intent)
+
+    def _remember_intent(self, node: str, ltime: int, leave: bool) -> bool:
+        """Keep the newest intent about a member we do not know yet."""
+        known = self._recent_intents.get(node)
+        if known is not None and known.ltime >= ltime:
+            return False
+        if known is None and len(self._recent_intents) >= self.config.max_recent_intents:
+            return False
+        self._recent_intents[node] = _Intent(leave, ltime, self._now)
+        return True
+
+    def _announce_join(self) -> None:
+        """Gossip a join intent about ourselves at the current time."""
+        intent = JoinIntent(self.clock.time(), self.name)
+        me = self._members[self.name]
+        if intent.ltime > me.status_ltime:
+            me.status_ltime = intent.ltime
+            self._gossip(intent)
+
+    def _gossip(self, intent: Any) -> None:
+        self._swim.queue_broadcast(_intent_key(intent.node), intent, self._now)
+
+    def _on_join_result(self, result: swim_effects.JoinResult) -> None:
+        if result.addr in self._reconnecting:
+            self._reconnecting.discard(result.addr)
+            self.counters["reconnects" if result.error is None else "failed_reconnects"] += 1
+            return
+        self._out.append(result)
+        if result.error is None and self._join_pending and self._local_status == ALIVE:
+            self._join_pending = False
+            self._announce_join()
+
+    # ------------------------------------------------------------------
+    # Push-pull: our clocks travel with the core's full state.
+
+    def _local_state(self, join: bool) -> bytes:
+        members = self._members.values()
+        return encode_message(
+            SerfState(
+                self.clock.time(),
+                tuple((m.name, m.status_ltime) for m in members),
+                tuple(m.name for m in members if m.status == LEFT),
+            )
+        )
+
+    def _merge_remote_state(self, payload: bytes) -> None:
+        try:
+            state = decode_message(payload)
+        except CodecError:
+            self.counters["bad_remote_state"] += 1
+            return
+        if type(state) is not SerfState:
+            self.counters["bad_remote_state"] += 1
+            return
+        self.clock.witness(state.ltime)
+        ltimes = dict(state.status_ltimes)
+        left = set(state.left_members)
+        for name in left:
+            self._on_leave_intent(LeaveIntent(ltimes.get(name, 0), name, False), rebroadcast=False)
+        for name, ltime in ltimes.items():
+            if name not in left:
+                self._on_join_intent(JoinIntent(ltime, name), rebroadcast=False)
+
+    # ------------------------------------------------------------------
+    # Leaving.
+
+    def _leave_step_two(self, now: float) -> None:
+        """The leave intent has gone out (or timed out): now the core's leave."""
+        if self._leave_phase != "intent":
+            return
+        self._leave_phase = "core"
+        if self._leave_timer is not None:
+            self._leave_timer.cancel()
+        self._leave_timer = self._timers.call_at(
+            now + self.config.broadcast_timeout, self._leave_step_three
+        )
+        self._absorb(self._swim.leave(now))
+
+    def _leave_step_three(self, now: float) -> None:
+        """The core's leave message has gone out (or timed out): linger."""
+        if self._leave_phase != "core":
+            return
+        self._leave_phase = "linger"
+        self._leave_timer.cancel()
+        self._local_status = LEFT
+        self._timers.call_at(now + self.config.leave_propagate_delay, self._leave_done)
+
+    def _leave_done(self, now: float) -> None:
+        self._leave_phase = "done"
+        self._out.append(events.LeaveComplete())
+
+    def _has_alive_peers(self) -> bool:
+        return any(m.status == ALIVE and m.name != self.name for m in self._members.values())
+
+    # ------------------------------------------------------------------
+    # Reconnecting and reaping.
+
+    def _on_reconnect_tick(self, now: float) -> None:
+        self._timers.call_at(now + self.config.reconnect_interval, self._on_reconnect_tick)
+        if self._local_status != ALIVE:
+            return
+        failed = [m for m in self._members.values() if m.status == FAILED]
+        if not failed:
+            return
+        # Serf's rule: the more of the cluster has failed, the likelier we
+        # try; a lone failure among many live members is tried rarely.
+        alive = sum(1 for m in self._members.values() if m.status in (ALIVE, LEAVING))
+        if self._rng.random() > len(failed) / max(alive, 1):
+            return
+        target = failed[int(self._rng.random() * len(failed))]
+        self._reconnecting.add(target.addr)
+        self._absorb(self._swim.join([target.addr], now))
+
+    def _on_reap_tick(self, now: float) -> None:
+        self._timers.call_at(now + self.config.reap_interval, self._on_reap_tick)
+        config = self.config
+        for state in list(self._members.values()):
+            if state.gone_since is None:
+                continue
+            gone_for = now - state.gone_since
+            if (state.status == FAILED and gone_for > config.reconnect_timeout) or (
+                state.status == LEFT and gone_for > config.tombstone_timeout
+            ):
+                self._reap(state)
+        horizon = now - config.recent_intent_timeout
+        for name, intent in list(self._recent_intents.items()):
+            if intent.seen_at < horizon:
+                del self._recent_intents[name]
+
+    def _reap(self, state: _MemberState) -> None:
+        if state.name == self.name:
+            return
+        del self._members[state.name]
+        self._swim.forget(state.name)
+        self._emit(events.EventType.REAP, state)
+
+    # ------------------------------------------------------------------
+
+    def _emit(self, kind: events.EventType, state: _MemberState) -> None:
+        self._out.append(events.MemberEvent(kind, state.snapshot()))
+
+    def _take(self) -> list:
+        out = self._out
+        self._out = []
+        return out
