@@ -156,7 +156,10 @@ def _leading_digits(text):
 
 
 def parse_duration(text):
-    """time.ParseDuration, in nanoseconds: "300ms", "-1.5h", "2h45m", "0"."""
+    """time.ParseDuration, in nanoseconds: "300ms", "-1.5h", "2h45m", "0".
+
+    Go reports every failure, overflow included, as an invalid duration.
+    """
     rest = text
     negative = False
     if rest[:1] in ("-", "+"):
@@ -173,7 +176,7 @@ def parse_duration(text):
         whole_digits, rest = _leading_digits(rest)
         whole = int(whole_digits) if whole_digits else 0
         if whole > MAX_INT64:
-            raise RangeError(text)
+            raise SyntaxError_(text)
         fraction, scale, fraction_digits = 0, 1.0, ""
         if rest[:1] == ".":
             fraction_digits, rest = _leading_digits(rest[1:])
@@ -196,15 +199,15 @@ def parse_duration(text):
             raise SyntaxError_(text)
         rest = rest[unit_end:]
         if whole > MAX_INT64 // unit:
-            raise RangeError(text)
+            raise SyntaxError_(text)
         amount = whole * unit
         if fraction:
             amount += int(float(fraction) * (float(unit) / scale))
         if amount > MAX_INT64:
-            raise RangeError(text)
+            raise SyntaxError_(text)
         total += amount
         if total > MAX_INT64:
-            raise RangeError(text)
+            raise SyntaxError_(text)
     return -total if negative else total
 
 

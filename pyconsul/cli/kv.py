@@ -54,21 +54,22 @@ def format_detailed(pair, base64_value=False):
 
 
 class PutCommand(Command):
-    synopsis = "Sets or updates data in the KV store"
+    synopsis = "Writes a value under a key"
     usage = """
 Usage: {prog} kv put [options] KEY [DATA]
 
-  Stores DATA under KEY, creating the key or replacing its value. DATA is
-  taken as written, or read from a file when it is @path, or from standard
-  input when it is a single "-". Without DATA the key gets an empty value.
+  Stores DATA under KEY, creating the key or replacing its value. DATA
+  is taken as written, or read from a file when it is @path, or from
+  standard input when it is a single "-". Without DATA the key gets an
+  empty value.
 
       $ {prog} kv put app/config/port 8080
       $ {prog} kv put app/certificate @cert.pem
       $ generate-config | {prog} kv put app/config -
 
-  With -cas the value is only written if the key's ModifyIndex still equals
-  -modify-index, which makes concurrent updates safe (-modify-index=0 means
-  "only if the key does not exist yet"):
+  With -cas the value is only written if the key's ModifyIndex still
+  equals -modify-index, which makes concurrent updates safe
+  (-modify-index=0 means "only if the key does not exist yet"):
 
       $ {prog} kv put -cas -modify-index=123 app/config/port 8081
 """
@@ -156,12 +157,12 @@ Usage: {prog} kv put [options] KEY [DATA]
 
 
 class GetCommand(Command):
-    synopsis = "Retrieves or lists data from the KV store"
+    synopsis = "Reads a value, or lists the keys under a prefix"
     usage = """
 Usage: {prog} kv get [options] [KEY_OR_PREFIX]
 
-  Prints the value stored under a key, or fails if there is no such key (an
-  existing key with an empty value prints an empty line).
+  Prints the value stored under a key, or fails if there is no such
+  key (an existing key with an empty value prints an empty line).
 
       $ {prog} kv get app/config/port
 
@@ -169,8 +170,8 @@ Usage: {prog} kv get [options] [KEY_OR_PREFIX]
 
       $ {prog} kv get -detailed app/config/port
 
-  -recurse prints "key:value" for every key under a prefix, and -keys lists
-  the key names only, grouped at the next -separator:
+  -recurse prints "key:value" for every key under a prefix, and -keys
+  lists the key names only, grouped at the next -separator:
 
       $ {prog} kv get -recurse app/
       $ {prog} kv get -keys app/
@@ -237,7 +238,7 @@ Usage: {prog} kv get [options] [KEY_OR_PREFIX]
 
 
 class DeleteCommand(Command):
-    synopsis = "Removes data from the KV store"
+    synopsis = "Deletes a key, or every key under a prefix"
     usage = """
 Usage: {prog} kv delete [options] KEY_OR_PREFIX
 
@@ -307,12 +308,12 @@ Usage: {prog} kv delete [options] KEY_OR_PREFIX
 
 
 class ExportCommand(Command):
-    synopsis = "Exports a tree from the KV store as JSON"
+    synopsis = "Prints the keys under a prefix as JSON"
     usage = """
 Usage: {prog} kv export [options] [PREFIX]
 
-  Prints every key under PREFIX (everything when it is left out) as a JSON
-  array of {"key", "flags", "value"} objects, values base64-encoded. The
+  Prints every key under PREFIX (everything when it is left out) as a
+  JSON array of {"key", "flags", "value"} objects, values in base64. The
   output can be loaded into any agent with "{prog} kv import":
 
       $ {prog} kv export app/ > app.json
@@ -342,12 +343,13 @@ Usage: {prog} kv export [options] [PREFIX]
 
 
 class ImportCommand(Command):
-    synopsis = "Imports a tree stored as JSON to the KV store"
+    synopsis = "Writes the keys of a JSON export"
     usage = """
 Usage: {prog} kv import [options] DATA
 
-  Writes the keys of a JSON export made by "{prog} kv export". DATA is the
-  JSON itself, @path to read it from a file, or "-" to read standard input:
+  Writes the keys of a JSON export made by "{prog} kv export". DATA is
+  the JSON itself, @path to read it from a file, or "-" to read standard
+  input:
 
       $ {prog} kv import @app.json
       $ {prog} kv export app/ | {prog} kv import -prefix=copy/ -
@@ -398,7 +400,7 @@ Usage: {prog} kv import [options] DATA
 
 
 kv_group = Group(
-    synopsis="Interact with the key-value store",
+    synopsis="Reads and writes the key-value store",
     usage="""
 Usage: {prog} kv <subcommand> [options] [args]
 
@@ -409,7 +411,7 @@ Usage: {prog} kv <subcommand> [options] [args]
       $ {prog} kv get -detailed app/config/port
       $ {prog} kv delete app/config/port
 
-  "{prog} kv <subcommand> -h" describes each subcommand and its options.
+  "{prog} kv <subcommand> -h" describes a subcommand and its options.
 """,
     subcommands={
         "delete": DeleteCommand(),

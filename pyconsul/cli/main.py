@@ -37,7 +37,7 @@ class CommandEntry:
 
 
 COMMANDS = {
-    "kv": CommandEntry("pyconsul.cli.kv", "Interact with the key-value store", "kv_group"),
+    "kv": CommandEntry("pyconsul.cli.kv", "Reads and writes the key-value store", "kv_group"),
     "version": CommandEntry("pyconsul.cli.version", "Prints the pyconsul version"),
 }
 
