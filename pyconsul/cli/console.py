@@ -44,11 +44,8 @@ class Console:
         self.stderr.write(to_bytes(data))
 
     def flush(self):
-        for stream in (self.stdout, self.stderr):
-            try:
-                stream.flush()
-            except (OSError, ValueError):
-                pass
+        self.stdout.flush()
+        self.stderr.flush()
 
     def read_stdin(self):
         return self.stdin.read() if self.stdin is not None else b""

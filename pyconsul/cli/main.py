@@ -15,6 +15,7 @@ As with the consul CLI, ``-h``, ``-help`` or ``--help`` anywhere before a
 """
 
 import importlib
+import os
 import sys
 from dataclasses import dataclass
 
@@ -97,10 +98,14 @@ def main(argv=None, console=None):
     if own_console:
         console = Console.from_process()
     try:
-        return run(list(argv), console)
+        status = run(list(argv), console)
+        console.flush()
+        return status
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:
+        # Whoever read our output has gone (``| head``): stop without a traceback,
+        # and keep Python from complaining when it flushes stdout at exit.
+        if own_console:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
-    finally:
-        console.flush()
