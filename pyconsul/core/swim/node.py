@@ -796,9 +796,10 @@ class Membership:
         if self._gossip_timer is None:
             interval = self.config.gossip_interval
             rounds = math.floor((self._now - self._gossip_phase) / interval) + 1
-            self._gossip_timer = self._timers.call_at(
-                self._gossip_phase + rounds * interval, self._on_gossip_tick
-            )
+            when = self._gossip_phase + rounds * interval
+            if when <= self._now:  # float rounding put us on the tick just run
+                when += interval
+            self._gossip_timer = self._timers.call_at(when, self._on_gossip_tick)
 
     def _on_gossip_tick(self, now: float) -> None:
         self._gossip_timer = None

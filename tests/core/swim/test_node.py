@@ -381,3 +381,17 @@ class JoinLeaveTests(SynchronousTestCase):
         self.assertEqual([e.kind for e in events(out)], [effects.UPDATE])
         out = run_until(core, 1.0)
         self.assertIn(Alive(2, "a", ME, b"tags", DEFAULT_VSN), of_type(out, Alive))
+
+
+class LoneMemberTests(SynchronousTestCase):
+    def test_a_member_alone_keeps_time_moving(self):
+        """Nobody to gossip to: its own Alive stays queued, and each gossip
+        round is scheduled strictly after the last."""
+        core = make()
+        previous = -1.0
+        for _ in range(50):
+            deadline = core.next_deadline()
+            self.assertGreater(deadline, previous)
+            core.tick(deadline)
+            previous = deadline
+        self.assertEqual(core.pending_broadcasts, 1)
