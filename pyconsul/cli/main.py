@@ -65,28 +65,42 @@ def _asks_for_help(argv):
     return False
 
 
+def _split_leading_options(argv):
+    """(options before the command name, the name or None, the arguments after it)."""
+    position = 0
+    while position < len(argv) and argv[position].startswith("-") and argv[position] != "--":
+        position += 1
+    leading = argv[:position]
+    if position < len(argv) and argv[position] != "--":
+        return leading, argv[position], argv[position + 1:]
+    return leading, None, []
+
+
 def run(argv, console):
     """Run the command line argv (without the program name); returns the exit status."""
-    if argv and argv[0] in VERSION_FLAGS:
+    leading, name, rest = _split_leading_options(argv)
+    if any(option in VERSION_FLAGS for option in leading):
         from pyconsul.cli.version import version_line
 
         console.out(version_line())
         return 0
-    if not argv or argv[0] not in COMMANDS:
-        if argv and argv[0] in HELP_FLAGS:
-            console.out(top_help())
-            return 0
+    wants_help = any(option in HELP_FLAGS for option in leading)
+    if name not in COMMANDS:
         console.out(top_help())
-        return EXIT_UNKNOWN_COMMAND
-    command = COMMANDS[argv[0]].load()
-    rest = argv[1:]
-    if _asks_for_help(rest):
+        return 0 if wants_help and name is None else EXIT_UNKNOWN_COMMAND
+    command = COMMANDS[name].load()
+    if wants_help or _asks_for_help(rest):
         # Show the help of the deepest subcommand named: "kv put -h" is put's.
         while rest and command.subcommand(rest[0]) is not None:
             command = command.subcommand(rest[0])
             rest = rest[1:]
         console.out(command.help_text())
         return 0
+    if leading:
+        console.out('Options belong after the command they are for, not before "%s": %s\n'
+                    % (name, " ".join(leading)))
+        console.out(command.help_text())
+        return 1
     return command.run(rest, console)
 
 

@@ -83,6 +83,16 @@ class RegistryTests(SynchronousTestCase):
             self.assertEqual(status, 0)
             self.assertIn(b"Available commands are:", stdout)
 
+    def test_options_before_the_command(self):
+        status, stdout, stderr = self.run_main("-token=x", "kv", "get", "k")
+        self.assertEqual((status, stderr), (1, b""))
+        self.assertTrue(stdout.startswith(b'Options belong after the command they are for, not before "kv": -token=x\n'))
+        self.assertIn(b"Usage: pyconsul kv <subcommand>", stdout)
+        self.assertEqual(self.run_main("-h", "kv", "put")[0], 0)
+        self.assertIn(b"Usage: pyconsul kv put", self.run_main("--help", "kv", "put")[1])
+        self.assertEqual(self.run_main("-x")[0], 127)
+        self.assertEqual(self.agent.requests, [])
+
     def test_version(self):
         expected = (0, ("pyconsul v%s\n" % __version__).encode(), b"")
         for argv in (["version"], ["--version"], ["-version"], ["-v"]):
