@@ -1,0 +1,57 @@
+"""The confd-compatible template renderer behind ``pyconsul template``.
+
+Two layers:
+
+* the template language: Go's ``text/template`` (:class:`Template`), with
+  confd's and consul-template's functions (:func:`confd_funcs`) over confd's
+  key/value view (:class:`MemKV`); :func:`render` puts them together;
+* confd's resources (:mod:`pyconsul.template.resource`): ``conf.d/*.toml``
+  files naming a template, a destination and the keys it needs, and the logic
+  that renders to a stage file, checks, replaces the destination atomically
+  and reloads.
+
+Everything here is synchronous and does no network I/O: the caller fetches
+KV entries (``GET /v1/kv/<prefix>?recurse``) and hands them in.
+"""
+
+from pyconsul.template.errors import (
+    GoError,
+    TemplateError,
+    TemplateExecError,
+    TemplateParseError,
+)
+from pyconsul.template.executor import Template
+from pyconsul.template.functable import Func, FuncTable
+from pyconsul.template.funcs import World, confd_funcs
+from pyconsul.template.memkv import MemKV, store_from_kv
+from pyconsul.template.values import NO_VALUE
+
+
+def render(text, store, *, name="template", world=None, extra_funcs=None):
+    """Render confd template ``text`` over ``store``; returns the output text.
+
+    ``name`` is what error messages call the template (confd uses the file's
+    base name). ``extra_funcs`` (a FuncTable) adds or overrides functions.
+    Raises :class:`TemplateError`.
+    """
+    funcs = confd_funcs(store, world)
+    if extra_funcs:
+        funcs = funcs | extra_funcs
+    return Template(name, text, funcs).execute(NO_VALUE)
+
+
+__all__ = [
+    "Func",
+    "FuncTable",
+    "GoError",
+    "MemKV",
+    "NO_VALUE",
+    "Template",
+    "TemplateError",
+    "TemplateExecError",
+    "TemplateParseError",
+    "World",
+    "confd_funcs",
+    "render",
+    "store_from_kv",
+]
