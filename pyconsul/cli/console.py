@@ -27,7 +27,11 @@ class Console:
 
     @classmethod
     def from_process(cls):
-        return cls(sys.stdin.buffer, sys.stdout.buffer, sys.stderr.buffer, os.environ)
+        # A stream is None when its descriptor was closed before start-up.
+        stdin = sys.stdin.buffer if sys.stdin is not None else None
+        stdout = sys.stdout.buffer if sys.stdout is not None else open(os.devnull, "wb")
+        stderr = sys.stderr.buffer if sys.stderr is not None else open(os.devnull, "wb")
+        return cls(stdin, stdout, stderr, os.environ)
 
     def out(self, data=b""):
         """A line on stdout (the text and a newline)."""
