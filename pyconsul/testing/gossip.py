@@ -446,8 +446,9 @@ def swim_cluster(
         for m in members
     ]
     for member in members:
-        effects = member.preload(view, network.now) if joined else []
-        network.add(member, effects)
+        if joined:
+            member.preload(view, network.now)
+        network.add(member)
     return members
 
 

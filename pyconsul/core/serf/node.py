@@ -214,9 +214,13 @@ class SerfNode:
         return self._take()
 
     def preload(self, members: Iterable[Any], now: float) -> list:
-        """Start from a known view without gossiping (see Membership.preload)."""
+        """Start from a known view without gossiping (see Membership.preload);
+        a join event comes back for each member learnt."""
         self._now = now
-        self._absorb(self._swim.preload(members, now))
+        self._swim.preload(members, now)
+        for core in self._swim.members():
+            if core.name not in self._members:
+                self._on_core_join(core)
         return self._take()
 
     def force_leave(self, name: str, now: float, prune: bool = False) -> list:

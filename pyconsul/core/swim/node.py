@@ -153,7 +153,6 @@ class Membership:
         self._seq = 0
         self._awareness = Awareness(self.config.awareness_max_multiplier)
         self._broadcasts = BroadcastQueue()
-        self._quiet = False  # while preloading: learn, but broadcast nothing
         self._suspicions: dict[str, tuple[Suspicion, Timer]] = {}
         self._timers = Timers()
         self._probe: Optional[_Probe] = None
@@ -307,16 +306,20 @@ class Membership:
         if index < self._probe_index:
             self._probe_index -= 1
 
-    def preload(self, members: Iterable[PushNodeState], now: float) -> list:
+    def preload(self, members: Iterable[PushNodeState], now: float) -> None:
         """Start from a known view (a snapshot, or a simulated cluster that
-        has already converged): learn the members without gossiping."""
+        has already converged): the live members in it become known at once,
+        without gossip and without events. Members we know already are left
+        as they are."""
         self._now = now
-        self._quiet = True
-        try:
-            self._merge_nodes(members)
-        finally:
-            self._quiet = False
-        return self._take_effects()
+        for remote in members:
+            if remote.status != ALIVE or remote.name in self._nodes:
+                continue
+            node = NodeState(remote.name, remote.addr, remote.meta, remote.vsn, now)
+            node.incarnation = remote.incarnation
+            node.status = ALIVE
+            self._nodes[remote.name] = node
+            self._list(node)
 
     # ------------------------------------------------------------------
     # Queries.
@@ -782,8 +785,7 @@ class Membership:
     # Gossip and sending.
 
     def _broadcast(self, key: Hashable, message: Any, notify: Any = None) -> None:
-        if not self._quiet:
-            self._queue(key, message, notify)
+        self._queue(key, message, notify)
 
     def _queue(self, key: Optional[Hashable], message: Any, notify: Any) -> None:
         wire = encode_message(message)
