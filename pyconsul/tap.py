@@ -10,6 +10,7 @@ import random
 from twisted.internet.threads import deferToThreadPool
 from twisted.python import usage
 from twisted.python.threadpool import ThreadPool
+from twisted.web.http import HTTPChannel
 from twisted.web.server import Site
 
 from pyconsul import config as agent_config
@@ -181,10 +182,23 @@ def _stop_after_fatal(reactor):
     reactor.stop()
 
 
+class APIChannel(HTTPChannel):
+    """HTTP/1.1 connections of the API. A connection's local address does
+    not change, so it is looked up once, not for every request."""
+
+    _host = None
+
+    def getHost(self):
+        if self._host is None:
+            self._host = super().getHost()
+        return self._host
+
+
 class APISite(Site):
     """The HTTP API's site. Consul does not log each request; neither do we,
     except at debug level."""
 
+    protocol = APIChannel
     displayTracebacks = False
     noisy = False
 

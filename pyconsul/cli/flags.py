@@ -30,7 +30,7 @@ parse error``) as ``FlagError``, and ``-h``/``-help`` as ``HelpRequested``.
 
 from dataclasses import dataclass, field
 
-from pyconsul.cli import goparse
+from pyconsul import goparse
 
 COMMAND_SECTION = "Command Options"
 

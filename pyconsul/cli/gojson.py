@@ -11,7 +11,7 @@ broken text replaced by ``\\ufffd``.
 first byte that cannot continue a JSON text; ``syntax_error`` finds it.
 """
 
-from pyconsul.cli import goparse
+from pyconsul import goparse
 
 _HEX = "0123456789abcdef"
 _SHORT = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"}

@@ -30,7 +30,7 @@ import urllib.parse
 from dataclasses import dataclass, field
 
 from pyconsul import __version__
-from pyconsul.cli import goparse
+from pyconsul import goparse
 
 DEFAULT_ADDRESS = "127.0.0.1:8500"
 MAX_REDIRECTS = 10

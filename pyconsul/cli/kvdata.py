@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from pyconsul.cli import gojson
 from pyconsul.cli.console import to_bytes
-from pyconsul.cli.goparse import MAX_UINT64
+from pyconsul.goparse import MAX_UINT64
 from pyconsul.cli.http import go_file_error
 
 

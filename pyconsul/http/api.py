@@ -2,6 +2,11 @@
 module only maps paths to them, all through the same plumbing."""
 
 from klein import Klein
+from twisted.internet.defer import Deferred
+from twisted.web.resource import Resource
+from twisted.web.server import NOT_DONE_YET
+
+from pyconsul.logs import Logger
 
 from pyconsul.http.kv import KVEndpoint
 from pyconsul.http.plumbing import endpoint
@@ -22,7 +27,10 @@ class HTTPApi:
         self.status = StatusEndpoint(rpc)
 
     def resource(self):
-        return self.app.resource()
+        # The KV store is the API's hot path, and Klein's per-request route
+        # matching costs about a fifth of a KV request: its subtree is
+        # dispatched directly, through the same plumbing (see kv_route).
+        return PrefixDispatch(self.app.resource(), {b"/v1/kv/": self.kv_route})
 
     @app.route("/v1/kv/", branch=True)
     @endpoint("GET", "PUT", "DELETE")
@@ -57,3 +65,37 @@ class HTTPApi:
     @endpoint("GET", "HEAD", "PUT", "POST", "DELETE", "PATCH")
     def not_found(self, call):
         return error_body(call.request, 404, "404 page not found")
+
+
+class PrefixDispatch(Resource):
+    """Sends requests under some path prefixes straight to their handler,
+    and everything else to ``fallback`` (the Klein app)."""
+
+    isLeaf = True
+    log = Logger()
+
+    def __init__(self, fallback, handlers):
+        super().__init__()
+        self.fallback = fallback
+        self.handlers = handlers
+
+    def render(self, request):
+        for prefix, handler in self.handlers.items():
+            if request.path.startswith(prefix):
+                return self._render(request, handler(request))
+        return self.fallback.render(request)
+
+    def _render(self, request, result):
+        if not isinstance(result, Deferred):
+            return result
+        gone = []
+        request.notifyFinish().addErrback(gone.append)
+
+        def write(body):
+            if not gone:
+                request.write(body)
+                request.finish()
+
+        result.addCallback(write)
+        result.addErrback(lambda f: self.log.failure("Answering {uri}", f, uri=request.uri))
+        return NOT_DONE_YET

@@ -1,8 +1,6 @@
 """/v1/kv: Consul's key/value store API."""
 
-from twisted.internet.defer import inlineCallbacks, returnValue
-
-from pyconsul.http.gotypes import parse_uint64
+from pyconsul import goparse
 from pyconsul.http.request import BadRequest
 from pyconsul.http.response import dir_entry_json, empty_body, error_body, json_body
 
@@ -13,11 +11,13 @@ DEFAULT_MAX_VALUE_SIZE = 512 * 1024
 def _uint_param(call, name):
     text = call.params.get(name)
     try:
-        return parse_uint64(text)
-    except ValueError as e:
+        # Base 10 only, as Consul's strconv.ParseUint(v, 10, 64): no "0x".
+        return goparse.parse_uint(text, base=10)
+    except goparse.GoParseError as e:
+        problem = "out of range" if isinstance(e, goparse.RangeError) else "not a number"
         raise BadRequest(
-            "Invalid ?%s=%s: expected a decimal integer from 0 to 18446744073709551615 (%s)"
-            % (name, text, e)
+            "Invalid ?%s=%s: %s; expected a decimal integer from 0 to %d"
+            % (name, text, problem, goparse.MAX_UINT64)
         )
 
 
@@ -36,29 +36,35 @@ class KVEndpoint:
 
     # -- GET ---------------------------------------------------------------
 
-    @inlineCallbacks
     def get(self, call, key):
         options = call.read_options()
         args = {"Datacenter": options.datacenter, "QueryOptions": options.as_rpc()}
         if call.flag("keys"):
             args.update(Prefix=key, Seperator=call.params.get("separator", ""))
-            reply = yield self.rpc.call("KVS.ListKeys", args)
-            call.query_meta(reply)
-            if not reply["Keys"] and key != "":
-                returnValue(empty_body(call.request, 404))
-            returnValue(json_body(call.request, reply["Keys"], call.pretty))
+            d = self.rpc.call("KVS.ListKeys", args)
+            return d.addCallback(self._keys_reply, call, key)
         if not key and not call.flag("recurse"):
             raise BadRequest("Missing key name")
         args["Key"] = key
         method = "KVS.List" if call.flag("recurse") else "KVS.Get"
-        reply = yield self.rpc.call(method, args)
+        raw = method == "KVS.Get" and call.flag("raw")
+        return self.rpc.call(method, args).addCallback(self._entries_reply, call, raw)
+
+    @staticmethod
+    def _keys_reply(reply, call, key):
+        call.query_meta(reply)
+        if not reply["Keys"] and key != "":
+            return empty_body(call.request, 404)
+        return json_body(call.request, reply["Keys"], call.pretty)
+
+    def _entries_reply(self, reply, call, raw):
         call.query_meta(reply)
         entries = reply["Entries"]
         if not entries:
-            returnValue(empty_body(call.request, 404))
-        if method == "KVS.Get" and call.flag("raw"):
-            returnValue(self._raw(call.request, entries[0]))
-        returnValue(json_body(call.request, [dir_entry_json(e) for e in entries], call.pretty))
+            return empty_body(call.request, 404)
+        if raw:
+            return self._raw(call.request, entries[0])
+        return json_body(call.request, [dir_entry_json(e) for e in entries], call.pretty)
 
     @staticmethod
     def _raw(request, entry):
@@ -70,7 +76,6 @@ class KVEndpoint:
 
     # -- PUT ------------------------------------------------------------------
 
-    @inlineCallbacks
     def put(self, call, key):
         if not key:
             raise BadRequest("Missing key name")
@@ -90,25 +95,24 @@ class KVEndpoint:
                 )
         size = call.body_length()
         if size > self.max_value_size:
-            returnValue(
-                error_body(
-                    call.request,
-                    413,
-                    "Request body(%d bytes) too large, max size: %d bytes. See "
-                    "https://www.consul.io/docs/agent/options.html#kv_max_value_size."
-                    % (size, self.max_value_size),
-                )
+            return error_body(
+                call.request,
+                413,
+                "Request body(%d bytes) too large, max size: %d bytes. See "
+                "https://www.consul.io/docs/agent/options.html#kv_max_value_size."
+                % (size, self.max_value_size),
             )
-        value = call.body() if size else None
-        entry["Value"] = value
+        entry["Value"] = call.body() if size else None
+        return self._apply(call, op, entry)
+
+    def _apply(self, call, op, entry):
         args = call.write_args()
         args.update(Op=op, DirEnt=entry)
-        result = yield self.rpc.call("KVS.Apply", args)
-        returnValue(json_body(call.request, bool(result)))
+        d = self.rpc.call("KVS.Apply", args)
+        return d.addCallback(lambda result: json_body(call.request, bool(result)))
 
     # -- DELETE -----------------------------------------------------------------
 
-    @inlineCallbacks
     def delete(self, call, key):
         recurse = call.flag("recurse")
         entry = {"Key": key}
@@ -123,7 +127,4 @@ class KVEndpoint:
             if call.params.has("cas"):
                 op = "delete-cas"
                 entry["ModifyIndex"] = _uint_param(call, "cas")
-        args = call.write_args()
-        args.update(Op=op, DirEnt=entry)
-        result = yield self.rpc.call("KVS.Apply", args)
-        returnValue(json_body(call.request, bool(result)))
+        return self._apply(call, op, entry)

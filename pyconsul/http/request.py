@@ -12,7 +12,7 @@ from urllib.parse import quote, quote_plus
 
 import attr
 
-from pyconsul.http.gotypes import parse_duration, parse_uint64
+from pyconsul import goparse
 
 
 class BadRequest(Exception):
@@ -137,13 +137,13 @@ def parse_query_options(request, params):
     wait = None
     if params.get("wait"):
         try:
-            wait = parse_duration(params.get("wait"))
+            wait = goparse.parse_duration(params.get("wait")) / goparse.SECOND
         except ValueError:
             raise BadRequest("Invalid wait time")
     min_index = 0
     if params.get("index"):
         try:
-            min_index = parse_uint64(params.get("index"))
+            min_index = goparse.parse_uint(params.get("index"), base=10)
         except ValueError:
             raise BadRequest("Invalid index")
     stale, consistent = params.has("stale"), params.has("consistent")

@@ -202,13 +202,14 @@ class RaftDriver:
         return d
 
     def barrier(self):
-        """Fires when the leader has applied everything committed before its
-        term began (the default consistency: reads on the leader)."""
+        """None if the leader has applied everything committed before its
+        term began (the default consistency: reads on the leader), else a
+        Deferred that fires when it has."""
         if self.node.role is not Role.LEADER:
             raise NotLeader(self.node.leader)
         index = self.node.term_start_index
         if self.fsm.store.last_applied >= index:
-            return succeed(None)
+            return None
         d = Deferred()
         self._barriers.append((index, d))
         return d

@@ -8,7 +8,7 @@ wait/16 spreads out clients that started together.
 """
 
 import attr
-from twisted.internet.defer import Deferred, inlineCallbacks, returnValue
+from twisted.internet.defer import Deferred, inlineCallbacks, returnValue, succeed
 
 DEFAULT_WAIT = 300.0
 MAX_WAIT = 600.0
@@ -53,22 +53,46 @@ def query_timeout(wait, rng):
     return wait + rng.uniform(0, wait / JITTER_FRACTION)
 
 
-@inlineCallbacks
+class _NoWatch:
+    """What a query that will not block records its reads in: nothing."""
+
+    def key(self, key):
+        pass
+
+    def prefix(self, prefix):
+        pass
+
+
+NO_WATCH = _NoWatch()
+
+
 def blocking_query(clock, rng, registry, min_index, wait, run, before_each=None):
     """Run ``run(watch_set)`` until its index passes ``min_index``.
 
-    ``before_each`` (optional) returns a Deferred that must fire before each
-    run: a consistent read re-confirms leadership every time.
+    ``before_each`` (optional) returns None when the store may be read now,
+    or a Deferred that fires when it may: a consistent read re-confirms
+    leadership before every run. Returns a Deferred of ``(index, result)``.
     """
-    deadline = None
-    if min_index:
-        deadline = clock.seconds() + query_timeout(wait, rng)
+    if not min_index:
+        # The common case, kept free of generator machinery.
+        ready = before_each() if before_each is not None else None
+        if ready is None:
+            return succeed(run(NO_WATCH))
+        return ready.addCallback(lambda _: run(NO_WATCH))
+    deadline = clock.seconds() + query_timeout(wait, rng)
+    return _block(clock, registry, min_index, deadline, run, before_each)
+
+
+@inlineCallbacks
+def _block(clock, registry, min_index, deadline, run, before_each):
     while True:
         if before_each is not None:
-            yield before_each()
+            ready = before_each()
+            if ready is not None:
+                yield ready
         watches = WatchSet()
         index, result = run(watches)
-        if deadline is None or index > min_index:
+        if index > min_index:
             returnValue((index, result))
         remaining = deadline - clock.seconds()
         if remaining <= 0:

@@ -7,7 +7,7 @@ calls can later travel between agents as msgpack. Reads take Consul's
 and ``LastContact`` beside their result.
 """
 
-from twisted.internet.defer import inlineCallbacks, maybeDeferred, returnValue
+from twisted.internet.defer import maybeDeferred
 
 from pyconsul.server.blocking import blocking_query
 from pyconsul.server.errors import BadRequest, RPCError
@@ -49,12 +49,11 @@ class ServerEndpoints:
 
     # -- reads -------------------------------------------------------------
 
-    @inlineCallbacks
     def _read(self, args, run):
         """The one read path: consistency, blocking, and query metadata."""
         options = args.get("QueryOptions", {})
         consistency = _consistency(options)
-        index, result = yield blocking_query(
+        d = blocking_query(
             self.clock,
             self.rng,
             self.store.watches,
@@ -63,10 +62,14 @@ class ServerEndpoints:
             run,
             before_each=lambda: self.server.read_ready(consistency),
         )
+        return d.addCallback(self._reply)
+
+    def _reply(self, outcome):
+        index, result = outcome
         reply = {"Index": index}
         reply.update(self.server.query_meta())
         reply.update(result)
-        returnValue(reply)
+        return reply
 
     def kvs_get(self, args):
         key = args["Key"]

@@ -2,7 +2,7 @@
 duties of a leader, behind two calls the RPC endpoints use: ``apply`` for a
 write and ``read_ready`` before a read."""
 
-from twisted.internet.defer import Deferred, inlineCallbacks, returnValue, succeed
+from twisted.internet.defer import Deferred, fail, succeed
 from pyconsul.logs import Logger
 
 from pyconsul.core.raft import NotLeader, Role
@@ -67,9 +67,14 @@ class ConsulServer:
         d.addBoth(lambda r: timer.active() and timer.cancel() or r)
         return d
 
-    @inlineCallbacks
     def _leader(self):
-        yield self._wait_for_leader()
+        """None when this server leads; otherwise a Deferred that waits for
+        a leader and fails unless it is this server."""
+        if self.driver.is_leader:
+            return None
+        return self._wait_for_leader().addCallback(self._check_leader)
+
+    def _check_leader(self, _):
         if not self.driver.known_leader:
             raise NoClusterLeader()
         if not self.driver.is_leader:
@@ -79,31 +84,41 @@ class ConsulServer:
 
     # -- the two calls -----------------------------------------------------------
 
-    @inlineCallbacks
     def apply(self, command):
-        """Replicate ``command`` through Raft; returns its result."""
-        yield self._leader()
-        try:
-            result = yield self.driver.propose(command)
-        except NotLeader:
-            raise NoClusterLeader()
-        returnValue(result)
+        """Replicate ``command`` through Raft; a Deferred of its result."""
+        waiting = self._leader()
+        if waiting is None:
+            return self._propose(command)
+        return waiting.addCallback(lambda _: self._propose(command))
 
-    @inlineCallbacks
+    def _propose(self, command):
+        try:
+            return self.driver.propose(command)
+        except NotLeader:
+            return fail(NoClusterLeader())
+
     def read_ready(self, consistency):
-        """Wait until a read in this consistency mode may use the local store.
+        """None if a read in this consistency mode may use the local store
+        now, else a Deferred that fires when it may.
 
         ``stale``: at once, whatever this server has. ``default``: on the
         leader, once it has applied everything committed before its term.
         ``consistent``: additionally after a quorum confirms the leadership.
         """
         if consistency == "stale":
-            return
-        yield self._leader()
-        if consistency == "consistent":
-            yield self.driver.read_index()
-        else:
-            yield self.driver.barrier()
+            return None
+        waiting = self._leader()
+        if waiting is None:
+            return self._read_point(consistency)
+        return waiting.addCallback(lambda _: self._read_point(consistency))
+
+    def _read_point(self, consistency):
+        try:
+            if consistency == "consistent":
+                return self.driver.read_index()
+            return self.driver.barrier()
+        except NotLeader:
+            return fail(NoClusterLeader())
 
     def query_meta(self):
         """What every read answers about the leader's freshness."""

@@ -174,9 +174,12 @@ class SQLiteLogStore:
             for entry in batch.entries:
                 self._cache[entry.index] = entry
             self._last_index = batch.entries[-1].index
-            oldest = self._last_index - self._cache_entries
-            if len(self._cache) > self._cache_entries:
-                self._cache = {i: e for i, e in self._cache.items() if i > oldest}
+            # The cache holds the newest entries, a contiguous run of
+            # indexes: trim it from its oldest end.
+            oldest = self._last_index - len(self._cache) + 1
+            while len(self._cache) > self._cache_entries:
+                self._cache.pop(oldest, None)
+                oldest += 1
         if batch.hard_state is not None:
             self._hard_state = batch.hard_state
 

@@ -2,7 +2,8 @@
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from pyconsul.cli import gobase64, gojson, goparse
+from pyconsul import goparse
+from pyconsul.cli import gobase64, gojson
 
 
 class Base64Tests(SynchronousTestCase):
