@@ -5,12 +5,15 @@ I/O requests (for the adapters):
 - ``SendPacket``: one datagram. ``parts`` are the encoded messages, ready for
   ``codec.gossip.pack_packet`` (and ``Keyring.seal``); ``messages`` are the
   same messages as objects, for in-memory drivers and logs.
-- ``OpenStream``: connect to ``to``, send ``message`` as a stream frame, read
-  one frame back and hand it to ``handle_stream_reply(exchange_id, ...)``;
-  on any failure (refused, reset, undecodable, ``timeout`` seconds passed)
-  call ``stream_failed(exchange_id, reason, now)``.
+- ``OpenStream``: connect to ``to``, send ``message`` as a stream frame
+  (``codec.gossip.encode_stream_frame``), read one frame back and hand it to
+  ``handle_stream_reply(exchange_id, message, now)``; on any failure
+  (refused, reset, undecodable, ``timeout`` seconds passed) call
+  ``stream_failed(exchange_id, reason, now)``. The message is a ``PushPull``
+  (join or periodic sync) or a ``Ping`` (the fallback of a failed probe).
 - ``ReplyStream``: write ``message`` back on the incoming connection
-  ``conn_id`` that was handed to ``handle_stream``, then close it.
+  ``conn_id`` that was handed to ``handle_stream``, then close it. An
+  incoming stream that gets no ``ReplyStream`` is simply closed.
 
 Events (for the layer above and for logs):
 
