@@ -23,7 +23,23 @@ from pyconsul.template.errors import (
 from pyconsul.template.executor import Template
 from pyconsul.template.functable import Func, FuncTable
 from pyconsul.template.funcs import World, confd_funcs
-from pyconsul.template.memkv import MemKV, store_from_kv
+from pyconsul.template.memkv import MemKV, entries_from_consul, store_from_kv
+from pyconsul.template.resource import (
+    CheckFailed,
+    CommandResult,
+    Processor,
+    ReloadFailed,
+    RenderError,
+    ResourceConfigError,
+    ResourceError,
+    Settings,
+    SubprocessRunner,
+    SyncResult,
+    TemplateResource,
+    load_resource,
+    load_resources,
+    required_prefixes,
+)
 from pyconsul.template.values import NO_VALUE
 
 
@@ -41,6 +57,21 @@ def render(text, store, *, name="template", world=None, extra_funcs=None):
 
 
 __all__ = [
+    "CheckFailed",
+    "CommandResult",
+    "Processor",
+    "ReloadFailed",
+    "RenderError",
+    "ResourceConfigError",
+    "ResourceError",
+    "Settings",
+    "SubprocessRunner",
+    "SyncResult",
+    "TemplateResource",
+    "entries_from_consul",
+    "load_resource",
+    "load_resources",
+    "required_prefixes",
     "Func",
     "FuncTable",
     "GoError",

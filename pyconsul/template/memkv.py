@@ -11,6 +11,8 @@ lists only top-level leaves; relative paths list nothing).
 resource with a ``prefix``: the template sees keys with the prefix removed.
 """
 
+import base64
+
 from pyconsul.template import gopath
 from pyconsul.template.errors import GoError
 from pyconsul.template.values import GoSlice, KVPair, from_bytes, go_sort_key
@@ -157,3 +159,16 @@ def store_from_kv(entries, prefix="/", keys=("/",)):
         relative = full[len(prefix) :] if full.startswith(prefix) else full
         store[gopath.join("/", relative)] = value
     return MemKV(store)
+
+
+def entries_from_consul(items):
+    """KV entries from the JSON list of ``GET /v1/kv/<prefix>?recurse``.
+
+    Each item has ``Key`` and a base64 ``Value`` (null for folders); the result
+    maps keys to bytes, ready for :func:`store_from_kv` or ``Processor.sync``.
+    """
+    entries = {}
+    for item in items:
+        value = item.get("Value")
+        entries[item["Key"]] = base64.b64decode(value) if value is not None else None
+    return entries
