@@ -18,10 +18,8 @@ from pyconsul.template.values import (
     NO_VALUE,
     REFLECT_VALUE,
     STRING,
-    GoMap,
     GoSlice,
     GoStruct,
-    Iface,
     Uint8,
     from_bytes,
     to_bytes,
@@ -357,4 +355,4 @@ BUILTINS.add("le", _le, REFLECT_VALUE, REFLECT_VALUE)
 BUILTINS.add("lt", _lt, REFLECT_VALUE, REFLECT_VALUE)
 BUILTINS.add("ne", _ne, REFLECT_VALUE, REFLECT_VALUE)
 
-__all__ = ["BUILTINS", "html_escape", "js_escape", "url_query_escape", "GoMap", "Iface"]
+__all__ = ["BUILTINS", "html_escape", "js_escape", "url_query_escape"]

@@ -49,7 +49,8 @@ def parse_ip_literal(host):
 class SystemResolver:
     """Blocking lookups through the operating system's resolver.
 
-    ``nameservers`` defaults to those in /etc/resolv.conf (used for SRV only).
+    ``nameservers`` (addresses, or ``(address, port)`` pairs) defaults to
+    those in /etc/resolv.conf; they are used for SRV queries only.
     """
 
     def __init__(self, nameservers=None, timeout=2.0, rng=None):
@@ -83,11 +84,12 @@ class SystemResolver:
         payload = query.toStr()
         last_error = OSError(f"no answer for {name}")
         for server in self._servers():
-            family = socket.AF_INET6 if ":" in server else socket.AF_INET
+            host, port = server if isinstance(server, tuple) else (server, 53)
+            family = socket.AF_INET6 if ":" in host else socket.AF_INET
             with socket.socket(family, socket.SOCK_DGRAM) as sock:
                 sock.settimeout(self.timeout)
                 try:
-                    sock.sendto(payload, (server, 53))
+                    sock.sendto(payload, (host, port))
                     data = sock.recv(65535)
                 except OSError as e:
                     last_error = e

@@ -91,9 +91,6 @@ class Template:
         executor = _Executor(self, funcs if funcs is not None else self.funcs)
         return executor.run(data)
 
-    def template_names(self):
-        return sorted(self.trees)
-
 
 class _Names:
     """The function names visible to the parser: user functions and builtins."""

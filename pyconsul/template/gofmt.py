@@ -15,7 +15,6 @@ import math
 from pyconsul.template import gostrconv
 from pyconsul.template.values import (
     NO_VALUE,
-    GoMap,
     GoStruct,
     Iface,
     go_sort_key,
@@ -28,10 +27,6 @@ _TOO_LARGE = 1_000_000
 
 def _is_stringer(value):
     return hasattr(value, "go_string")
-
-
-def _is_string(value):
-    return isinstance(value, str)
 
 
 def _is_integer(value):
@@ -626,4 +621,4 @@ def sprintf(fmt, *args):
     return p.text()
 
 
-__all__ = ["sprint", "sprintln", "sprintf", "format_value", "GoMap"]
+__all__ = ["format_value", "sprint", "sprintf", "sprintln", "template_print"]

@@ -43,10 +43,6 @@ def from_bytes(b):
     return b.decode(ENCODING, ERRORS)
 
 
-def byte_len(s):
-    return len(to_bytes(s)) if not s.isascii() else len(s)
-
-
 def go_sort_key(s):
     """Sort strings in Go's order: by their bytes."""
     return to_bytes(s)
@@ -203,14 +199,6 @@ def type_name(value):
     if isinstance(value, dict):
         return "map[string]interface {}"
     return type(value).__name__
-
-
-def is_struct(value):
-    return isinstance(value, GoStruct)
-
-
-def is_pointer(value):
-    return isinstance(value, GoStruct) and value.go_type.startswith("*")
 
 
 def truth(value):
