@@ -38,6 +38,7 @@ class CommandEntry:
 
 
 COMMANDS = {
+    "agent": CommandEntry("pyconsul.cli.agent", "Runs a pyconsul agent"),
     "kv": CommandEntry("pyconsul.cli.kv", "Reads and writes the key-value store", "kv_group"),
     "version": CommandEntry("pyconsul.cli.version", "Prints the pyconsul version"),
 }

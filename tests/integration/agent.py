@@ -1,0 +1,144 @@
+"""Real ``twistd -n pyconsul`` processes for integration tests.
+
+Each agent gets a loopback address of its own (Linux routes all of
+127.0.0.0/8 to lo), so every one can keep Consul's default ports. Waits poll
+with a deadline; every process is stopped by its own pid in the test's
+cleanup.
+"""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+SHARED = os.path.join(os.path.dirname(REPO_ROOT), "shared")
+BIN = os.path.dirname(sys.executable)
+
+
+def shared_file(*parts):
+    """A file of the project's shared test data; its absence is an error."""
+    path = os.path.join(SHARED, *parts)
+    if not os.path.exists(path):
+        raise AssertionError("missing shared test data: %s" % path)
+    return path
+
+
+def environment():
+    """The checkout first on the path, so processes run this tree's code."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CONSUL_")}
+    env["PYTHONPATH"] = REPO_ROOT + os.pathsep + env.get("PYTHONPATH", "")
+    return env
+
+
+def wait_for(condition, timeout=30.0, interval=0.05, what="condition"):
+    deadline = time.monotonic() + timeout
+    while True:
+        result = condition()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out after %.0f s waiting for %s" % (timeout, what))
+        time.sleep(interval)
+
+
+class Agent:
+    """One agent process. ``args`` are the plugin's options after ``pyconsul``."""
+
+    def __init__(self, testcase, address, args=(), workdir=None):
+        self.testcase = testcase
+        self.address = address
+        self.args = list(args)
+        self.workdir = workdir or os.path.abspath(testcase.mktemp())
+        os.makedirs(self.workdir, exist_ok=True)
+        self.log_path = os.path.join(self.workdir, "agent.log")
+        self.process = None
+        self.http = "%s:8500" % address
+
+    def command(self):
+        return [
+            os.path.join(BIN, "twistd"),
+            "-n",
+            "--pidfile=",
+            "pyconsul",
+            "--bind",
+            self.address,
+            "--client",
+            self.address,
+            *self.args,
+        ]
+
+    def start(self):
+        log = open(self.log_path, "ab")
+        self.process = subprocess.Popen(
+            self.command(), cwd=self.workdir, env=environment(), stdout=log, stderr=subprocess.STDOUT
+        )
+        log.close()
+        self.testcase.addCleanup(self.stop)
+        return self
+
+    def run_to_exit(self, timeout=30):
+        """Run the agent expecting it to refuse to start: (exit status, output)."""
+        completed = subprocess.run(
+            self.command(), cwd=self.workdir, env=environment(), capture_output=True, timeout=timeout
+        )
+        return completed.returncode, (completed.stdout + completed.stderr).decode("utf-8", "replace")
+
+    def wait_until_leader(self, timeout=30):
+        def has_leader():
+            if self.process.poll() is not None:
+                raise AssertionError("agent exited with %s:\n%s" % (self.process.returncode, self.log()))
+            try:
+                status, body = self.request("GET", "/v1/status/leader")
+            except OSError:
+                return False
+            return status == 200 and json.loads(body) != ""
+
+        wait_for(has_leader, timeout, what="a leader at %s" % self.http)
+        return self
+
+    def request(self, method, path, body=None, timeout=10):
+        request = urllib.request.Request("http://%s%s" % (self.http, path), data=body, method=method)
+        try:
+            with urllib.request.urlopen(request, timeout=timeout) as response:
+                return response.status, response.read()
+        except urllib.error.HTTPError as error:
+            return error.code, error.read()
+
+    def kill(self, sig=signal.SIGKILL):
+        self.process.send_signal(sig)
+        self.process.wait(timeout=30)
+
+    def stop(self):
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=30)
+
+    def log(self):
+        with open(self.log_path, "rb") as f:
+            return f.read().decode("utf-8", "replace")
+
+
+def pyconsul_cli(*argv, http=None, stdin=b"", cwd=None, timeout=60):
+    """Run the ``pyconsul`` command of this tree: (exit status, stdout, stderr)."""
+    env = environment()
+    if http is not None:
+        env["CONSUL_HTTP_ADDR"] = http
+    completed = subprocess.run(
+        [sys.executable, "-m", "pyconsul", *argv],
+        input=stdin,
+        capture_output=True,
+        env=env,
+        cwd=cwd,
+        timeout=timeout,
+    )
+    return completed.returncode, completed.stdout.decode(), completed.stderr.decode()
