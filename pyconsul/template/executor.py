@@ -87,9 +87,12 @@ class Template:
         self.trees = parse(name, text, _Names(self.funcs, builtin_module.BUILTINS))
 
     def execute(self, data=NO_VALUE, funcs=None):
-        """Render with ``data`` as dot; returns the text. Raises TemplateError."""
+        """Render with ``data`` as dot; returns the text. Raises TemplateError.
+
+        ``data`` may hold plain Python lists and dicts; ``None`` is Go's nil.
+        """
         executor = _Executor(self, funcs if funcs is not None else self.funcs)
-        return executor.run(data)
+        return executor.run(NO_VALUE if data is None else to_go(data))
 
 
 class _Names:
@@ -131,7 +134,7 @@ class _Executor:
         self.out_size += len(text)
         if self.out_size > MAX_OUTPUT_CHARS:
             self.out.clear()
-            self.errorf(f"output exceeds {MAX_OUTPUT_CHARS} bytes")
+            self.errorf(f"output exceeds {MAX_OUTPUT_CHARS} characters")
         self.out.append(text)
 
     # -- errors ------------------------------------------------------------

@@ -116,7 +116,7 @@ class TemplateResource:
     path: str = attr.ib()  # the TOML file, for messages
     src: str = attr.ib()  # the template file
     dest: str = attr.ib()
-    keys: tuple = attr.ib(converter=tuple, default=("/",))
+    keys: tuple = attr.ib(converter=tuple, default=())
     prefix: str = attr.ib(default="/")
     mode: int = attr.ib(default=None)  # None: keep the destination's, or 0644
     uid: int = attr.ib(default=None)  # None: the effective uid

@@ -181,8 +181,9 @@ def type_name(value):
         return "interface {}"
     if isinstance(value, bool):
         return "bool"
-    if isinstance(value, (Uint8, Uint16)):
-        return value.go_type
+    go_type = getattr(value, "go_type", None)  # Uint8, time.Month, slices ...
+    if go_type is not None:
+        return go_type
     if isinstance(value, int):
         return "int"
     if isinstance(value, float):
@@ -191,9 +192,6 @@ def type_name(value):
         return "complex128"
     if isinstance(value, str):
         return "string"
-    go_type = getattr(value, "go_type", None)
-    if go_type is not None:
-        return go_type
     if isinstance(value, (list, tuple)):
         return "[]interface {}"
     if isinstance(value, dict):

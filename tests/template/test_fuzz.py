@@ -10,6 +10,8 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from pyconsul.template import GoError, MemKV, TemplateError, World, render
 from pyconsul.template import gofmt, gojson
+from pyconsul.template.builtins import BUILTINS
+from pyconsul.template.funcs import confd_funcs
 from pyconsul.template.dns import StaticResolver
 
 FRAGMENTS = [
@@ -37,7 +39,43 @@ WORLD = World(
     time_zone=lambda s: (0, "UTC"), file_exists=lambda p: False,
 )
 
+# Well-formed actions built from the real function names and typical
+# arguments, so that most examples reach the executor.
+ATOMS = st.sampled_from([
+    ".", "$", "$x", "nil", "true", "1", "0", "-1", "1.5", '"a"', '"/a"', '"/d/*"',
+    '"/d/x"', '"%v"', '"{}"', '"[1]"', ".Key", ".k", "'a'", "2i",
+])
+FUNCTION_NAMES = sorted(set(BUILTINS) | set(confd_funcs(MemKV())))
+
+
+def expressions(depth):
+    if depth == 0:
+        return ATOMS
+    call = st.builds(
+        lambda f, args: "(" + " ".join([f, *args]) + ")",
+        st.sampled_from(FUNCTION_NAMES),
+        st.lists(expressions(depth - 1), max_size=3),
+    )
+    return st.one_of(ATOMS, call)
+
+
+pipelines = st.builds(
+    lambda f, args, more: " ".join([f, *args]) + "".join(" | " + m for m in more),
+    st.sampled_from(FUNCTION_NAMES),
+    st.lists(expressions(2), max_size=3),
+    st.lists(st.sampled_from(FUNCTION_NAMES), max_size=2),
+)
+actions = st.one_of(
+    pipelines.map(lambda p: "{{" + p + "}}"),
+    pipelines.map(lambda p: "{{$x := " + p + "}}"),
+    pipelines.map(lambda p: "{{range $i, $v := " + p + "}}[{{$i}}={{$v}}{{.}}]{{else}}E{{end}}"),
+    pipelines.map(lambda p: "{{with " + p + "}}W{{.}}{{end}}"),
+    pipelines.map(lambda p: "{{if " + p + "}}T{{else}}F{{end}}"),
+)
+well_formed = st.lists(actions, min_size=1, max_size=4).map("".join)
+
 templates = st.one_of(
+    well_formed,
     st.lists(st.sampled_from(FRAGMENTS), max_size=40).map("".join),
     st.text(max_size=60),
 )
@@ -56,6 +94,8 @@ class EngineFuzzTests(SynchronousTestCase):
             result = render(text, STORE, name="fuzz.tmpl", world=WORLD)
         except TemplateError as e:
             self.assertTrue(str(e).startswith("template: fuzz.tmpl"), str(e))
+            # A Python exception inside a function is reported, but would be a bug.
+            self.assertNotRegex(e.detail, r"error calling \w+: [A-Z]\w*Error: ")
         else:
             self.assertIsInstance(result, str)
 
