@@ -201,15 +201,15 @@ class _Executor:
 
     def walk(self, dot, node):
         self.at(node)
-        if isinstance(node, ActionNode):
+        if isinstance(node, TextNode):
+            self.write(node.text)
+        elif isinstance(node, ActionNode):
             value = self.eval_pipeline(dot, node.pipe)
             if not node.pipe.decl:
                 self.print_value(node, value)
         elif isinstance(node, ListNode):
             for child in node.nodes:
                 self.walk(dot, child)
-        elif isinstance(node, TextNode):
-            self.write(node.text)
         elif isinstance(node, IfNode):
             self.walk_if_or_with(False, dot, node)
         elif isinstance(node, WithNode):
@@ -299,7 +299,9 @@ class _Executor:
 
     def print_value(self, node, value):
         self.at(node)
-        if value is NO_VALUE:
+        if type(value) is str:
+            self.write(value)
+        elif value is NO_VALUE:
             self.write("<no value>")
         else:
             self.write(gofmt.template_print(value))

@@ -2,7 +2,7 @@
 
 :func:`confd_funcs` builds the function table a confd template resource sees:
 the memkv functions over its key/value data (``getv``, ``gets``, ``ls`` ...),
-confd's helpers (``split``, ``json``, ``seq``, ``lookupIP`` ...) and
+confd's own functions (``split``, ``json``, ``seq``, ``lookupIP`` ...) and
 consul-template's ``key``, ``keyOrDefault``, ``keyExists`` and ``tree``.
 Everything that touches the world (environment, clock, DNS, file system) is a
 parameter, so rendering is deterministic under test.

@@ -186,6 +186,9 @@ def unquote(s):
         raise GoError(SYNTAX)
     if "\n" in body:
         raise GoError(SYNTAX)
+    if quote_char == '"' and "\\" not in body and '"' not in body:
+        if not any(_is_escaped_byte(ch) for ch in body):
+            return body  # nothing to decode
     out = []
     while body:
         value, multibyte, body = unquote_char(body, quote_char)

@@ -11,8 +11,7 @@ byte columns only when it reports an error.
 """
 
 import enum
-
-import attr
+import typing
 
 from pyconsul.template.gostrconv import is_print, quote
 
@@ -79,12 +78,13 @@ KEYWORDS = {
 }
 
 
-@attr.s(slots=True, frozen=True)
-class Token:
-    typ: Item = attr.ib()
-    pos: int = attr.ib()
-    val: str = attr.ib()
-    line: int = attr.ib()
+class Token(typing.NamedTuple):
+    """One lexed item: its type, start position, text and line."""
+
+    typ: Item
+    pos: int
+    val: str
+    line: int
 
     def __str__(self):
         """How Go's parser names the item in messages such as 'unexpected X'."""
@@ -158,7 +158,7 @@ class Lexer:
         self.last = item
         return item
 
-    # -- helpers -----------------------------------------------------------
+    # -- scanning primitives ---------------------------------------------
 
     def line_at(self, pos):
         """1 + the number of newlines before ``pos`` (positions only grow)."""

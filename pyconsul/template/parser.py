@@ -497,17 +497,17 @@ class Tree:
 
 
 def _parse_complex(text):
-    """fmt.Sscan of a complex constant such as 1+2i."""
-    body = text[:-1]
-    cut = max(body.rfind("+", 1), body.rfind("-", 1))
-    while cut > 0 and body[cut - 1] in "eEpP":
-        cut = max(body.rfind("+", 1, cut), body.rfind("-", 1, cut))
-    if cut <= 0:
-        raise GoError("expected complex")
+    """A complex constant such as 1+2i or -1.5e3-2i (the lexer checked its shape)."""
+    body = text[:-1]  # drop the final 'i'
+    # The imaginary part starts at the last sign that is not an exponent's.
+    cut = next(
+        (i for i in range(len(body) - 1, 0, -1) if body[i] in "+-" and body[i - 1] not in "eEpP"),
+        0,
+    )
     try:
         return complex(gostrconv.parse_float(body[:cut]), gostrconv.parse_float(body[cut:]))
     except GoError:
-        raise GoError("strconv.ParseFloat: parsing " + gostrconv.quote(text) + ": invalid syntax")
+        raise GoError("expected complex constant, found " + gostrconv.quote(text)) from None
 
 
 def _simplify_complex(n):
