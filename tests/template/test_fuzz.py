@@ -81,7 +81,7 @@ templates = st.one_of(
 )
 
 FUZZ = settings(
-    max_examples=400, deadline=None, derandomize=True,
+    max_examples=400, deadline=None, derandomize=True, database=None,
     suppress_health_check=[HealthCheck.too_slow],
 )
 
