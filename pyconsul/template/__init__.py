@@ -10,8 +10,12 @@ Two layers:
   that renders to a stage file, checks, replaces the destination atomically
   and reloads.
 
-Everything here is synchronous and does no network I/O: the caller fetches
-KV entries (``GET /v1/kv/<prefix>?recurse``) and hands them in.
+Everything here is synchronous and fetches nothing from Consul: the caller gets
+KV entries (``GET /v1/kv/<prefix>?recurse``) and hands them in. The only other
+outside effects (DNS for ``lookupIP``/``lookupSRV``, the environment, the clock,
+check and reload commands) go through injectable objects: :class:`World` and
+the runner of :class:`Processor`. ``Processor.sync`` blocks (file writes,
+commands), so a reactor-driven caller should run it in a thread.
 """
 
 from pyconsul.template.errors import (
