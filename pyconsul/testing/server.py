@@ -19,7 +19,7 @@ class InMemoryServer:
     Time only moves when the test calls :meth:`advance`.
     """
 
-    def __init__(self, datacenter="dc1", seed=0, snapshot_threshold=16384, clock=None):
+    def __init__(self, datacenter="dc1", seed=0, snapshot_threshold=16384, clock=None, bootstrap=True):
         self.clock = clock or Clock()
         self.rng = random.Random(seed)
         self.fsm = FSM()
@@ -34,7 +34,7 @@ class InMemoryServer:
             clock=self.clock,
             rng=self.rng,
             tick_seconds=0.1,
-            bootstrap=True,
+            bootstrap=bootstrap,
             snapshot_threshold=snapshot_threshold,
         )
         self.server = ConsulServer(driver=self.driver, fsm=self.fsm, clock=self.clock)
