@@ -9,7 +9,7 @@ from twisted.web.server import NOT_DONE_YET
 from pyconsul.logs import Logger
 
 from pyconsul.http.kv import KVEndpoint
-from pyconsul.http.plumbing import endpoint
+from pyconsul.http.plumbing import endpoint, redirect
 from pyconsul.http.response import error_body
 from pyconsul.http.status import StatusEndpoint
 
@@ -40,16 +40,9 @@ class HTTPApi:
     @app.route("/v1/kv")
     @endpoint("GET", "PUT", "DELETE")
     def kv_root(self, call):
-        # Only reached for a path that is clean already; Go's ServeMux sends
-        # the subtree's name without its slash to the subtree.
-        call.request.setResponseCode(301)
-        location = "/v1/kv/"
-        raw_query = call.request.uri.partition(b"?")[2]
-        if raw_query:
-            location += "?" + raw_query.decode("latin-1")
-        call.request.setHeader(b"location", location.encode("utf-8"))
-        call.request.defaultContentType = None
-        return b""
+        # Go's ServeMux sends a subtree's name without its slash to the
+        # subtree, as Consul clients expect.
+        return redirect(call.request, "/v1/kv/", call.raw_query)
 
     @app.route("/v1/status/leader")
     @endpoint("GET")

@@ -72,6 +72,10 @@ class Call:
     def query_meta(self, reply):
         set_query_meta(self.request, reply)
 
+    @property
+    def raw_query(self):
+        return self.request.uri.partition(b"?")[2]
+
 
 def endpoint(*methods):
     allowed = ("OPTIONS",) + methods
@@ -101,10 +105,7 @@ def _prepare(request, allowed, allow_header):
     path = decode_path(raw_path)
     cleaned = clean_path(path)
     if cleaned != path:
-        request.setResponseCode(301)
-        request.setHeader(b"location", redirect_location(cleaned, raw_query).encode("utf-8"))
-        request.defaultContentType = None
-        return b""
+        return redirect(request, cleaned, raw_query)
     method = request.method.decode("latin-1")
     if method not in allowed:
         request.setHeader(b"allow", allow_header)
@@ -116,6 +117,14 @@ def _prepare(request, allowed, allow_header):
     return Call(request, path, QueryParams(raw_query))
 
 
+def redirect(request, path, raw_query):
+    """301 to ``path``, keeping the query: what Go's ServeMux answers."""
+    request.setResponseCode(301)
+    request.setHeader(b"location", redirect_location(path, raw_query).encode("utf-8"))
+    request.defaultContentType = None
+    return b""
+
+
 def _answer_error(failure, request):
     error = failure.value
     if isinstance(error, BadRequest):
@@ -124,9 +133,3 @@ def _answer_error(failure, request):
         return error_body(request, error.status, error.message)
     log.failure("Internal error answering {uri}", failure, uri=request.uri)
     return error_body(request, 500, "Internal error: %s" % (error,))
-
-
-def read_reply(call, reply):
-    """Set the read headers of an RPC reply."""
-    call.query_meta(reply)
-    return reply

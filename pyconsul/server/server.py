@@ -54,8 +54,7 @@ class ConsulServer:
     def _release_leader_waiters(self):
         waiters, self._leader_waiters = self._leader_waiters, []
         for d in waiters:
-            if not d.called:
-                d.callback(None)
+            d.callback(None)
 
     def _wait_for_leader(self):
         """Fires when a leader is known, or after the hold timeout."""
@@ -63,9 +62,19 @@ class ConsulServer:
             return succeed(None)
         d = Deferred()
         self._leader_waiters.append(d)
-        timer = self.clock.callLater(self.hold_timeout, lambda: d.called or d.callback(None))
-        d.addBoth(lambda r: timer.active() and timer.cancel() or r)
-        return d
+
+        def give_up():
+            self._leader_waiters.remove(d)
+            d.callback(None)
+
+        timer = self.clock.callLater(self.hold_timeout, give_up)
+
+        def stop_timer(result):
+            if timer.active():
+                timer.cancel()
+            return result
+
+        return d.addBoth(stop_timer)
 
     def _leader(self):
         """None when this server leads; otherwise a Deferred that waits for
