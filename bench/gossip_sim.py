@@ -341,12 +341,12 @@ def jobs_for(sizes: list[int], minutes: float) -> list[tuple]:
         run_minutes = min(minutes, 3.0) if big else minutes
         jobs.append(("detection", dict(size=size, seed=1, kills=3 if big else 5, spacing=40.0)))
         jobs.append(("join", dict(size=size, seed=2, joins=3 if big else 5, spacing=15.0)))
-        scenarios = [
-            ("0% loss", dict(loss=0.0)),
-            ("10% loss", dict(loss=0.10)),
-        ]
+        # At 5,000 members only the loss-free run fits in minutes: with loss,
+        # refuted suspicions are gossiped to everyone, a cost that grows as N^2.
+        scenarios = [("0% loss", dict(loss=0.0))]
         if not big:
             scenarios += [
+                ("10% loss", dict(loss=0.10)),
                 ("5% loss", dict(loss=0.05)),
                 ("10% loss, UDP only (no TCP ping)", dict(loss=0.10, tcp_pings=False)),
                 ("1% stalled 10 s every 60 s", dict(loss=0.0, stall_fraction=0.01)),

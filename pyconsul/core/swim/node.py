@@ -65,6 +65,10 @@ ALIVE, SUSPECT, DEAD, LEFT = Status.ALIVE, Status.SUSPECT, Status.DEAD, Status.L
 # The notify token of our own leave broadcast.
 _LEAVE = object()
 
+# When a suspect is asked directly whether it is still there, in probe
+# intervals before the suspicion's deadline.
+_CHECKS_BEFORE_VERDICT = (1.0, 0.5)
+
 
 class NodeState:
     """What we know about one member (ourselves included)."""
@@ -612,29 +616,28 @@ class Membership:
 
     def _on_suspect(self, sender: Optional[Address], suspect: Suspect) -> None:
         node = self._nodes.get(suspect.node)
-        if node is None or suspect.incarnation < node.incarnation:
+        if node is None:
+            return
+        if suspect.incarnation < node.incarnation:
+            if node is self._me:
+                self._answer_stale_accusation(sender, suspect.sender)
             return
 
         pending = self._suspicions.get(suspect.node)
-        if pending is not None:
-            suspicion, timer = pending
+        if pending is not None and suspect.incarnation == node.incarnation:
+            suspicion = pending[0]
             if suspicion.confirm(suspect.sender):
                 self.counters["suspicion_confirmations"] += 1
                 self._broadcast(suspect.node, suspect)
-                if suspicion.deadline != timer.when:
-                    timer.cancel()
-                    self._suspicions[suspect.node] = (
-                        suspicion,
-                        self._timers.call_at(
-                            max(suspicion.deadline, self._now),
-                            self._on_suspicion_timeout,
-                            suspect.node,
-                            suspicion,
-                        ),
-                    )
+                self._arm_suspicion(suspect.node, suspicion)
             return
-
-        if node.status != ALIVE:
+        if pending is not None:
+            # A suspicion about a newer incarnation: the member refuted the
+            # one we hold (we missed its Alive), and this is a new one. It
+            # starts its own timer instead of hastening the old one, which
+            # memberlist would do.
+            self._drop_suspicion(suspect.node)
+        elif node.status != ALIVE:
             return
         if node is self._me:
             self._refute(suspect.incarnation)
@@ -656,24 +659,58 @@ class Membership:
             minimum * config.suspicion_max_timeout_mult,
             self._now,
         )
-        timer = self._timers.call_at(
-            suspicion.deadline, self._on_suspicion_timeout, suspect.node, suspicion
-        )
-        self._suspicions[suspect.node] = (suspicion, timer)
+        self._arm_suspicion(suspect.node, suspicion)
         self._event(effects.SUSPECT, node, suspect.sender)
 
-    def _on_suspicion_timeout(self, now: float, name: str, suspicion: Suspicion) -> None:
+    def _arm_suspicion(self, name: str, suspicion: Suspicion) -> None:
+        """(Re)schedule a suspicion's next step: the direct checks shortly
+        before its deadline, then the deadline itself."""
+        pending = self._suspicions.get(name)
+        if pending is not None:
+            pending[1].cancel()
+        interval = self.config.probe_interval
+        when = suspicion.deadline
+        if suspicion.checks < len(_CHECKS_BEFORE_VERDICT):
+            when -= _CHECKS_BEFORE_VERDICT[suspicion.checks] * interval
+        elif suspicion.last_check_at is not None:
+            # Confirmations may have pulled the deadline in on top of the
+            # checks: leave the last one time to be answered.
+            when = max(when, suspicion.last_check_at + _CHECKS_BEFORE_VERDICT[-1] * interval)
+        self._suspicions[name] = (
+            suspicion,
+            self._timers.call_at(max(when, self._now), self._on_suspicion_timer, name, suspicion),
+        )
+
+    def _on_suspicion_timer(self, now: float, name: str, suspicion: Suspicion) -> None:
         pending = self._suspicions.get(name)
         node = self._nodes.get(name)
         if pending is None or pending[0] is not suspicion or node is None:
             return
-        if node.status == SUSPECT:
-            self.counters["declared_dead"] += 1
-            self._on_dead(None, Dead(node.incarnation, name, self.name))
+        if node.status != SUSPECT:
+            return
+        if suspicion.checks < len(_CHECKS_BEFORE_VERDICT):
+            # Shortly before the verdict, tell the member directly that we
+            # still suspect it. If it refuted and the news missed us (gossip
+            # reaches each member with high probability, not certainty), it
+            # answers this stale accusation with its current Alive in time.
+            # Asked twice, so one lost datagram does not decide. An extension
+            # of Lifeguard's buddy system; memberlist has no such check.
+            suspicion.checks += 1
+            suspicion.last_check_at = now
+            self.counters["suspicion_checks"] += 1
+            self._send(node.addr, Suspect(node.incarnation, name, self.name))
+            self._arm_suspicion(name, suspicion)
+            return
+        self.counters["declared_dead"] += 1
+        self._on_dead(None, Dead(node.incarnation, name, self.name))
 
     def _on_dead(self, sender: Optional[Address], dead: Dead) -> None:
         node = self._nodes.get(dead.node)
-        if node is None or dead.incarnation < node.incarnation:
+        if node is None:
+            return
+        if dead.incarnation < node.incarnation:
+            if node is self._me:
+                self._answer_stale_accusation(sender, dead.sender)
             return
         self._drop_suspicion(dead.node)
         if node.status in (DEAD, LEFT):
@@ -714,6 +751,17 @@ class Membership:
         self._awareness.apply_delta(1)
         self.counters["refutations"] += 1
         self._broadcast(me.name, Alive(incarnation, me.name, me.addr, me.meta, me.vsn))
+
+    def _answer_stale_accusation(self, sender: Optional[Address], accuser: str) -> None:
+        """The accuser has not heard our refutation: send our current Alive
+        straight back. Only to an accuser speaking for itself, so gossip
+        relays of old suspicions do not make us answer the whole cluster."""
+        known = self._nodes.get(accuser)
+        if sender is None or known is None or known.addr != sender:
+            return
+        me = self._me
+        self.counters["stale_accusations_answered"] += 1
+        self._send(sender, Alive(me.incarnation, me.name, me.addr, me.meta, me.vsn))
 
     def _drop_suspicion(self, name: str) -> None:
         if name in self._suspicions:

@@ -1,5 +1,7 @@
 """One suspicion timer with Lifeguard's dynamic timeout."""
 
+from typing import Optional
+
 from pyconsul.core.swim.timing import suspicion_timeout_after
 
 
@@ -27,6 +29,8 @@ class Suspicion:
         self.confirmations = 0
         self._accusers = {first_accuser}
         self.deadline = started_at + maximum
+        self.checks = 0  # times the suspect has been asked directly (see Membership)
+        self.last_check_at: Optional[float] = None
 
     def confirm(self, accuser: str) -> bool:
         """Count ``accuser``; True if that was new information worth passing on."""

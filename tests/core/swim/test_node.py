@@ -174,6 +174,54 @@ class SuspicionTests(SynchronousTestCase):
         self.assertEqual(events(run_until(core, 23.9), effects.DEAD), [])
         self.assertEqual(len(events(run_until(core, 24.0), effects.DEAD)), 1)
 
+    def test_suspicion_of_a_newer_incarnation_starts_over(self):
+        peers = [(f"p{i}", ("10.0.1.%d" % i, 8301)) for i in range(1, 100)]
+        core = make(peers)
+        core.handle_packet(B, [Suspect(1, "p1", "p2")], 0.0)
+        core.handle_packet(B, [Suspect(1, "p1", "p3")], 1.0)
+        # p1 refuted (we missed it) and is suspected again at incarnation 2:
+        # that does not hasten the old timer (which would now say 8 s).
+        core.handle_packet(B, [Suspect(2, "p1", "p4")], 2.0)
+        self.assertEqual(core.member("p1").incarnation, 2)
+        self.assertEqual(events(run_until(core, 49.9, answering=True), effects.DEAD), [])
+        deaths = events(run_until(core, 50.0, answering=True), effects.DEAD)
+        self.assertEqual([(e.member.name, e.member.incarnation) for e in deaths], [("p1", 2)])
+
+    def test_suspect_is_asked_directly_one_interval_before_the_verdict(self):
+        core = make([("b", B), ("c", C)])
+        core.handle_packet(C, [Suspect(1, "b", "c")], 0.0)
+        run_until(core, 22.9)
+        self.assertEqual(core.counters["suspicion_checks"], 0)
+        out = run_until(core, 23.0)
+        self.assertEqual(core.counters["suspicion_checks"], 1)
+        self.assertIn((B, Suspect(1, "b", "a")), sent(out))
+        out = run_until(core, 23.5)
+        self.assertEqual(core.counters["suspicion_checks"], 2)  # asked twice
+        self.assertIn((B, Suspect(1, "b", "a")), sent(out))
+        # b had refuted long ago; its answer comes back in time.
+        out = core.handle_packet(B, [Alive(2, "b", B, b"", DEFAULT_VSN)], 23.6)
+        self.assertEqual(core.status_of("b"), Status.ALIVE)
+        # The verdict that was due at 24 s does not come.
+        deaths = events(run_until(core, 24.5), effects.DEAD)
+        self.assertNotIn("b", [e.member.name for e in deaths])
+
+    def test_stale_accusation_from_the_accuser_is_answered_directly(self):
+        core = make([("b", B), ("c", C)])
+        core.handle_packet(B, [Suspect(1, "a", "b")], 1.0)  # refuted: now at 2
+        out = core.handle_packet(B, [Ping(5, "a", B, "b"), Suspect(1, "a", "b")], 2.0)
+        self.assertIn((B, Alive(2, "a", ME, b"", DEFAULT_VSN)), sent(out))
+        out = core.handle_packet(B, [Dead(1, "a", "b")], 2.1)
+        self.assertIn((B, Alive(2, "a", ME, b"", DEFAULT_VSN)), sent(out))
+        self.assertEqual(core.incarnation, 2)
+
+    def test_stale_accusation_relayed_by_gossip_is_not_answered(self):
+        core = make([("b", B), ("c", C)])
+        core.handle_packet(B, [Suspect(1, "a", "b")], 1.0)
+        core.tick(core.next_deadline())  # let the refutation go out
+        out = core.handle_packet(C, [Suspect(1, "a", "b")], 2.0)
+        self.assertEqual(core.counters["stale_accusations_answered"], 0)
+        self.assertEqual(out, [])
+
 
 class ProbeTests(SynchronousTestCase):
     config = SwimConfig.lan()
