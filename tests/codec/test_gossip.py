@@ -189,7 +189,7 @@ _messages = st.sampled_from(EVERY_MESSAGE)
 class FuzzTests(SynchronousTestCase):
     """However broken the input, the codec answers with CodecError only."""
 
-    @settings(max_examples=400, deadline=None)
+    @settings(max_examples=400, deadline=None, database=None)
     @given(st.binary(max_size=300))
     def test_random_bytes(self, data):
         try:
@@ -199,7 +199,7 @@ class FuzzTests(SynchronousTestCase):
         for message in messages:
             self.assertIn(type(message).__name__, {type(m).__name__ for m in EVERY_MESSAGE})
 
-    @settings(max_examples=300, deadline=None)
+    @settings(max_examples=300, deadline=None, database=None)
     @given(st.lists(_messages, min_size=1, max_size=5), st.data())
     def test_truncated_and_flipped_packets(self, messages, data):
         packet = bytearray(gossip.encode_packet(messages))
@@ -214,7 +214,7 @@ class FuzzTests(SynchronousTestCase):
         except CodecError:
             pass
 
-    @settings(max_examples=200, deadline=None)
+    @settings(max_examples=200, deadline=None, database=None)
     @given(st.binary(max_size=200))
     def test_random_bytes_against_a_keyring(self, data):
         ring = Keyring([bytes(32)])
@@ -225,7 +225,7 @@ class FuzzTests(SynchronousTestCase):
         else:
             self.fail("random bytes opened with a key")
 
-    @settings(max_examples=200, deadline=None)
+    @settings(max_examples=200, deadline=None, database=None)
     @given(st.recursive(
         st.none() | st.booleans() | st.integers(-2**63, 2**64 - 1) | st.text(max_size=5)
         | st.binary(max_size=5) | st.floats(),
