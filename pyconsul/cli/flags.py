@@ -30,7 +30,7 @@ parse error``) as ``FlagError``, and ``-h``/``-help`` as ``HelpRequested``.
 
 from dataclasses import dataclass, field
 
-from pyconsul import goparse
+from pyconsul.golang import duration, strconv
 
 COMMAND_SECTION = "Command Options"
 
@@ -65,19 +65,20 @@ def _go_number(parser):
     def parse(text):
         try:
             return parser(text)
-        except goparse.RangeError:
-            raise FlagValueError("value out of range") from None
-        except goparse.GoParseError:
+        except strconv.NumError as error:
+            reason = "value out of range" if error.err == strconv.ERR_RANGE else "parse error"
+            raise FlagValueError(reason) from None
+        except duration.DurationError:
             raise FlagValueError("parse error") from None
 
     return parse
 
 
-BOOL = FlagKind("", _go_number(goparse.parse_bool), show=lambda v: "true" if v else "false", is_bool=True)
+BOOL = FlagKind("", _go_number(strconv.parse_bool), show=lambda v: "true" if v else "false", is_bool=True)
 STRING = FlagKind("string", str, quote_default=True)
-UINT64 = FlagKind("uint", _go_number(goparse.parse_uint))
-INT = FlagKind("int", _go_number(goparse.parse_int))
-DURATION = FlagKind("duration", _go_number(goparse.parse_duration), show=goparse.format_duration)
+UINT64 = FlagKind("uint", _go_number(strconv.parse_uint))
+INT = FlagKind("int", _go_number(strconv.parse_int))
+DURATION = FlagKind("duration", _go_number(duration.parse_duration), show=duration.format_duration)
 STRING_LIST = FlagKind("value", str, show=",".join, is_list=True)
 
 
@@ -200,7 +201,7 @@ class FlagSet:
         try:
             return flag.kind.parse(text)
         except FlagValueError as error:
-            raise FlagError(template % (goparse.quote(text), flag.name, error)) from None
+            raise FlagError(template % (strconv.quote(text), flag.name, error)) from None
 
     def sorted_flags(self):
         return [self.flags[name] for name in sorted(self.flags)]
@@ -229,4 +230,4 @@ def default_shown(flag):
     if not value:
         return None
     text = flag.kind.show(value)
-    return goparse.quote(text) if flag.kind.quote_default else text
+    return strconv.quote(text) if flag.kind.quote_default else text

@@ -30,7 +30,7 @@ import urllib.parse
 from dataclasses import dataclass, field
 
 from pyconsul import __version__
-from pyconsul import goparse
+from pyconsul.golang import strconv
 
 DEFAULT_ADDRESS = "127.0.0.1:8500"
 MAX_REDIRECTS = 10
@@ -99,8 +99,8 @@ def _env_bool(environ, name, default):
     if not text:
         return default
     try:
-        return goparse.parse_bool(text)
-    except ValueError:
+        return strconv.parse_bool(text)
+    except strconv.NumError:
         return default  # Go's api logs a warning and keeps the default
 
 
@@ -314,7 +314,7 @@ class Client:
 
     @staticmethod
     def _go_error(method, url, error):
-        return "%s %s: %s" % (_go_method_word(method), goparse.quote(url), error)
+        return "%s %s: %s" % (_go_method_word(method), strconv.quote(url), error)
 
 
 # ------------------------------------------------------------------ transport

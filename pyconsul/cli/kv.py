@@ -7,7 +7,6 @@ writing an empty value, and ``kv import`` describes a wrongly shaped file in
 plain words instead of naming Go types.
 """
 
-from pyconsul.cli import gobase64, gojson
 from pyconsul.cli.command import Command, Group
 from pyconsul.cli.flags import BoolFlag, StringFlag, Uint64Flag
 from pyconsul.cli.http import ApiError
@@ -15,6 +14,8 @@ from pyconsul.cli.httpflags import ALL_HTTP_FLAGS, make_client
 from pyconsul.cli.kvapi import KV, KVPair
 from pyconsul.cli.kvdata import DataError, ImportFormatError, parse_entries, read_data_argument
 from pyconsul.cli.tabwriter import TabWriter
+from pyconsul.golang import base64 as go_base64
+from pyconsul.golang import json as go_json
 
 
 def _connect(parsed, console):
@@ -38,7 +39,7 @@ def _single_key_argument(args, console):
 
 def format_detailed(pair, base64_value=False):
     """The -detailed block: Consul's tabwriter layout, ending without a newline."""
-    value = gobase64.encode(pair.value).encode() if base64_value else pair.value
+    value = go_base64.encode(pair.value).encode() if base64_value else pair.value
     writer = TabWriter(min_width=0, tab_width=2, padding=6)
     rows = [
         b"CreateIndex\t%d\n" % pair.create_index,
@@ -102,8 +103,8 @@ Usage: {prog} kv put [options] KEY [DATA]
             return 1
         if parsed.base64:
             try:
-                data = gobase64.decode(data)
-            except gobase64.Base64Error as error:
+                data = go_base64.decode(data)
+            except go_base64.CorruptInputError as error:
                 console.err("Error! Cannot base 64 decode data: %s" % error)
                 return 1
         if (parsed.acquire or parsed.release) and not parsed.session:
@@ -217,7 +218,7 @@ Usage: {prog} kv get [options] [KEY_OR_PREFIX]
                 if parsed.detailed:
                     console.out(format_detailed(pair, parsed.base64))
                 elif parsed.base64:
-                    console.out(gobase64.encode(pair.value))
+                    console.out(go_base64.encode(pair.value))
                 else:
                     console.out(pair.value)
         except ApiError as error:
@@ -233,7 +234,7 @@ Usage: {prog} kv get [options] [KEY_OR_PREFIX]
                 if index < len(pairs) - 1:
                     console.out()
                 continue
-            value = gobase64.encode(pair.value).encode() if parsed.base64 else pair.value
+            value = go_base64.encode(pair.value).encode() if parsed.base64 else pair.value
             console.out(pair.key.encode("utf-8", "surrogateescape") + b":" + value)
 
 
@@ -334,11 +335,11 @@ Usage: {prog} kv export [options] [PREFIX]
             return 1
         entries = []
         for pair in pairs:
-            entry = {"key": pair.key, "flags": pair.flags, "value": gobase64.encode(pair.value)}
+            entry = {"key": pair.key, "flags": pair.flags, "value": go_base64.encode(pair.value)}
             if pair.namespace:
                 entry["namespace"] = pair.namespace
             entries.append(entry)
-        console.out(gojson.marshal_indent(entries))
+        console.out(go_json.marshal_indent(entries))
         return 0
 
 
@@ -386,8 +387,8 @@ Usage: {prog} kv import [options] DATA
         for entry in entries:
             key = parsed.prefix + entry.key
             try:
-                value = gobase64.decode(entry.value)
-            except gobase64.Base64Error as error:
+                value = go_base64.decode(entry.value)
+            except go_base64.CorruptInputError as error:
                 console.err("Error base 64 decoding value for key %s: %s" % (entry.key, error))
                 return 1
             try:

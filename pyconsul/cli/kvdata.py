@@ -6,13 +6,12 @@ rules (so a syntax error reads as Consul's does) and then against the export
 format; a wrong shape gets a plain description rather than Go's type names.
 """
 
-import json
 from dataclasses import dataclass
 
-from pyconsul.cli import gojson
 from pyconsul.cli.console import to_bytes
-from pyconsul.goparse import MAX_UINT64
 from pyconsul.cli.http import go_file_error
+from pyconsul.golang import json as go_json
+from pyconsul.golang.strconv import MAX_UINT64
 
 
 class DataError(Exception):
@@ -57,11 +56,6 @@ class _Number:
 _FIELDS = {"key": str, "flags": int, "value": str, "namespace": str}
 
 
-def _clean_text(text):
-    """Go's decoder turns invalid UTF-8 and unpaired surrogates into U+FFFD."""
-    return "".join("\ufffd" if 0xD800 <= ord(char) <= 0xDFFF else char for char in text)
-
-
 def _describe(value):
     if value is None:
         return "null"
@@ -78,12 +72,10 @@ def _describe(value):
 
 def parse_entries(data):
     """The entries of an export (bytes); raises ImportFormatError."""
-    problem = gojson.syntax_error(data)
-    if problem is not None:
-        raise ImportFormatError(problem)
-    document = json.loads(
-        data.decode("utf-8", "surrogateescape"), parse_int=_Number, parse_float=_Number
-    )
+    try:
+        document = go_json.unmarshal(data, number=_Number)
+    except go_json.JSONSyntaxError as error:
+        raise ImportFormatError(str(error)) from None
     if document is None:
         return []
     if not isinstance(document, list):
@@ -108,7 +100,7 @@ def _entry(index, item):
         if kind is str:
             if not isinstance(value, str):
                 raise ImportFormatError('entry %d: "%s" must be a string, not %s' % (index, name, _describe(value)))
-            setattr(entry, field, _clean_text(value))
+            setattr(entry, field, value)
         else:
             if not (isinstance(value, _Number) and value.literal.isdigit() and int(value.literal) <= MAX_UINT64):
                 raise ImportFormatError(

@@ -1,6 +1,6 @@
 """/v1/kv: Consul's key/value store API."""
 
-from pyconsul import goparse
+from pyconsul.golang import strconv
 from pyconsul.http.request import BadRequest
 from pyconsul.http.response import dir_entry_json, empty_body, error_body, json_body
 
@@ -12,12 +12,12 @@ def _uint_param(call, name):
     text = call.params.get(name)
     try:
         # Base 10 only, as Consul's strconv.ParseUint(v, 10, 64): no "0x".
-        return goparse.parse_uint(text, base=10)
-    except goparse.GoParseError as e:
-        problem = "out of range" if isinstance(e, goparse.RangeError) else "not a number"
+        return strconv.parse_uint(text, base=10)
+    except strconv.NumError as e:
+        problem = "out of range" if e.err == strconv.ERR_RANGE else "not a number"
         raise BadRequest(
             "Invalid ?%s=%s: %s; expected a decimal integer from 0 to %d"
-            % (name, text, problem, goparse.MAX_UINT64)
+            % (name, text, problem, strconv.MAX_UINT64)
         )
 
 

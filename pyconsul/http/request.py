@@ -12,7 +12,7 @@ from urllib.parse import quote, quote_plus
 
 import attr
 
-from pyconsul import goparse
+from pyconsul.golang import duration, strconv
 
 
 class BadRequest(Exception):
@@ -137,14 +137,14 @@ def parse_query_options(request, params):
     wait = None
     if params.get("wait"):
         try:
-            wait = goparse.parse_duration(params.get("wait")) / goparse.SECOND
-        except ValueError:
+            wait = duration.parse_duration(params.get("wait")) / duration.SECOND
+        except duration.DurationError:
             raise BadRequest("Invalid wait time")
     min_index = 0
     if params.get("index"):
         try:
-            min_index = goparse.parse_uint(params.get("index"), base=10)
-        except ValueError:
+            min_index = strconv.parse_uint(params.get("index"), base=10)
+        except strconv.NumError:
             raise BadRequest("Invalid index")
     stale, consistent = params.has("stale"), params.has("consistent")
     if stale and consistent:

@@ -1,23 +1,10 @@
 """Writing answers the way Consul writes them."""
 
 import base64
-import json
+
+from pyconsul.golang import json as go_json
 
 ERROR_CONTENT_TYPE = b"text/plain; charset=utf-8"
-
-# Go's encoding/json escapes these for safe embedding in HTML; clients that
-# compare bodies byte for byte expect the same.
-_GO_ESCAPES = str.maketrans(
-    {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
-)
-
-
-def go_json(value, pretty=False):
-    if pretty:
-        text = json.dumps(value, ensure_ascii=False, indent=4)
-    else:
-        text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-    return text.translate(_GO_ESCAPES).encode("utf-8")
 
 
 def set_common_headers(request):
@@ -35,8 +22,11 @@ def set_query_meta(request, reply):
 
 
 def json_body(request, value, pretty=False):
+    """Go's json.Marshal bytes (MarshalIndent with four spaces for ?pretty), as
+    clients that compare bodies byte for byte expect."""
     request.setHeader(b"content-type", b"application/json")
-    return go_json(value, pretty)
+    text = go_json.marshal_indent(value, "    ") if pretty else go_json.marshal(value)
+    return text.encode("utf-8")
 
 
 def error_body(request, status, message):

@@ -13,7 +13,7 @@ from pyconsul.cli.flags import (
     StringListFlag,
     Uint64Flag,
 )
-from pyconsul.goparse import HOUR, MILLISECOND, MINUTE, SECOND
+from pyconsul.golang.duration import HOUR, MILLISECOND, MINUTE, SECOND
 
 FLAGS = FlagSet(
     [
