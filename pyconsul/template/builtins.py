@@ -9,10 +9,10 @@ signatures, but the executor evaluates them itself so that they short-circuit.
 
 import urllib.parse
 
+from pyconsul.golang.strconv import is_print
 from pyconsul.template import gofmt
 from pyconsul.template.errors import GoError
 from pyconsul.template.functable import FuncTable
-from pyconsul.template.gostrconv import is_print
 from pyconsul.template.values import (
     ANY,
     NO_VALUE,

@@ -5,7 +5,16 @@ Every failure a template can cause surfaces as a :class:`TemplateError` whose
 ``template: nginx.tmpl:3:12: executing "nginx.tmpl" at <getv "/x">: error calling
 getv: key does not exist: /x``. The parts of that message are kept as attributes
 so callers can report them in a structured way.
+
+A template function fails by raising :class:`GoError`, Go's error value with
+Go's wording (as :mod:`pyconsul.golang`'s strconv, json and base64 errors
+are); the executor wraps it into ``error calling NAME: MESSAGE`` exactly as
+text/template does.
 """
+
+from pyconsul.golang.errors import GoError
+
+__all__ = ["GoError", "TemplateError", "TemplateExecError", "TemplateParseError"]
 
 
 class TemplateError(Exception):
@@ -45,17 +54,3 @@ class TemplateExecError(TemplateError):
         self.executing = executing
         self.context = context
 
-
-class GoError(Exception):
-    """An error value returned by a template function, with Go's wording.
-
-    Function implementations raise this; the executor wraps it into
-    ``error calling NAME: MESSAGE`` exactly as text/template does.
-    """
-
-    def __init__(self, message):
-        super().__init__(message)
-        self.message = message
-
-    def __str__(self):
-        return self.message

@@ -15,8 +15,9 @@ text. What it must get right, beyond the obvious:
   ``s.at``, so the column in each message matches confd's.
 """
 
+from pyconsul.golang import strconv
 from pyconsul.template import builtins as builtin_module
-from pyconsul.template import gofmt, gostrconv
+from pyconsul.template import gofmt
 from pyconsul.template.errors import GoError, TemplateExecError
 from pyconsul.template.functable import FuncTable
 from pyconsul.template.nodes import (
@@ -123,7 +124,7 @@ class _Executor:
         self.tree = tree
         self.vars = [["$", data]]
         if tree is None or tree.root is None:
-            self.errorf(f"{gostrconv.quote(self.template.name)} is an incomplete or empty template")
+            self.errorf(f"{strconv.quote(self.template.name)} is an incomplete or empty template")
         try:
             self.walk(data, tree.root)
         except RecursionError:
@@ -160,7 +161,7 @@ class _Executor:
             )
         line, col, context = self.error_context(self.node)
         raise TemplateExecError(
-            f"template: {parse_name}:{line}:{col}: executing {gostrconv.quote(name)} "
+            f"template: {parse_name}:{line}:{col}: executing {strconv.quote(name)} "
             f"at <{context}>: {message}",
             name=parse_name,
             line=line,
@@ -285,7 +286,7 @@ class _Executor:
         self.at(node)
         tree = self.template.trees.get(node.name)
         if tree is None:
-            self.errorf(f"template {gostrconv.quote(node.name)} not defined")
+            self.errorf(f"template {strconv.quote(node.name)} not defined")
         if self.depth >= MAX_TEMPLATE_DEPTH:
             self.errorf(f"exceeded maximum template depth ({MAX_TEMPLATE_DEPTH})")
         dot = self.eval_pipeline(dot, node.pipe)
@@ -357,7 +358,7 @@ class _Executor:
             return self.ideal_constant(first)
         if isinstance(first, StringNode):
             return first.text
-        self.errorf(f"can't evaluate command {gostrconv.quote(str(first))}")
+        self.errorf(f"can't evaluate command {strconv.quote(str(first))}")
 
     def ideal_constant(self, constant):
         """An untyped constant in a place with no expected type."""
@@ -435,7 +436,7 @@ class _Executor:
             function = builtin_module.BUILTINS.get(name)
             is_builtin = function is not None
         if function is None:
-            self.errorf(f"{gostrconv.quote(name)} is not a defined function")
+            self.errorf(f"{strconv.quote(name)} is not a defined function")
         return self.eval_call(dot, function, is_builtin, cmd, name, args, final)
 
     def eval_call(self, dot, function, is_builtin, node, name, args, final):

@@ -14,14 +14,15 @@ checked and what the error messages say. More functions (the catalog's
 :class:`FuncTable` and combining: ``confd_funcs(...) | catalog_funcs(...)``.
 """
 
-import base64
-import binascii
 import os
 import time
 
 import attr
 
-from pyconsul.template import dns, gojson, gopath, gostrconv
+from pyconsul.golang import base64 as go_base64
+from pyconsul.golang import json as go_json
+from pyconsul.golang import strconv
+from pyconsul.template import dns, gopath
 from pyconsul.template.errors import GoError
 from pyconsul.template.functable import FuncTable
 from pyconsul.template.gotime import GoTime, local_zone
@@ -140,64 +141,28 @@ def go_seq(first, last):
 
 
 def go_base64_encode(s):
-    return base64.b64encode(to_bytes(s)).decode("ascii")
-
-
-_B64 = {c: i for i, c in enumerate(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")}
+    return go_base64.encode(to_bytes(s))
 
 
 def go_base64_decode(s):
-    """base64.StdEncoding.DecodeString, with Go's error offsets."""
-    src = to_bytes(s)
-    try:
-        # The fast path: Python accepts exactly what Go does for clean input.
-        if b"\n" not in src and b"\r" not in src and len(src) % 4 == 0:
-            return from_bytes(base64.b64decode(src, validate=True))
-    except binascii.Error:
-        pass
-    out = bytearray()
-    si = 0
-    n = len(src)
-    while si < n:
-        quantum = []
-        j = 0
-        while j < 4:
-            if si == n:
-                if j == 0:
-                    return from_bytes(bytes(out))
-                raise GoError(f"illegal base64 data at input byte {si - j}")
-            c = src[si]
-            si += 1
-            if c in _B64:
-                quantum.append(_B64[c])
-                j += 1
-                continue
-            if c in b"\r\n":
-                continue
-            if c != 0x3D:  # '='
-                raise GoError(f"illegal base64 data at input byte {si - 1}")
-            # Padding: it must come at quantum position 2 or 3 and end the input.
-            if j in (0, 1):
-                raise GoError(f"illegal base64 data at input byte {si - 1}")
-            if j == 2:
-                while si < n and src[si] in b"\r\n":
-                    si += 1
-                if si == n:
-                    raise GoError(f"illegal base64 data at input byte {n}")
-                if src[si] != 0x3D:
-                    raise GoError(f"illegal base64 data at input byte {si - 1}")
-                si += 1
-            while si < n and src[si] in b"\r\n":
-                si += 1
-            if si < n:
-                raise GoError(f"illegal base64 data at input byte {si}")
-            break
-        value = 0
-        for k in range(4):
-            value = (value << 6) | (quantum[k] if k < len(quantum) else 0)
-        chunk = value.to_bytes(3, "big")
-        out += chunk[: max(len(quantum) - 1, 0)] if len(quantum) < 4 else chunk
-    return from_bytes(bytes(out))
+    return from_bytes(go_base64.decode(to_bytes(s)))
+
+
+def _unmarshal(s, into):
+    """JSON text as the template's Go values: GoMap and GoSlice (of interface {})."""
+    return go_json.unmarshal(to_bytes(s), into, object_type=GoMap, array_type=GoSlice)
+
+
+def json_object(s):
+    """confd's ``json``: a JSON object as ``map[string]interface {}`` (nil for null)."""
+    value = _unmarshal(s, go_json.MAP)
+    return GoMap(nil=True) if value is None else value
+
+
+def json_array(s):
+    """confd's ``jsonArray``: a JSON array as ``[]interface {}`` (nil for null)."""
+    value = _unmarshal(s, go_json.SLICE)
+    return GoSlice((), "[]interface {}", nil=True) if value is None else value
 
 
 def go_create_map(*values):
@@ -342,12 +307,12 @@ def confd_funcs(store, world=None):
     t.add("contains", lambda s, sub: sub in s, STRING, STRING)
     t.add("replace", go_replace, STRING, STRING, STRING, INT)
     t.add("trimSuffix", go_trim_suffix, STRING, STRING)
-    t.add("json", gojson.unmarshal_object, STRING)
-    t.add("jsonArray", gojson.unmarshal_array, STRING)
+    t.add("json", json_object, STRING)
+    t.add("jsonArray", json_array, STRING)
     t.add("base64Encode", go_base64_encode, STRING)
     t.add("base64Decode", go_base64_decode, STRING)
-    t.add("parseBool", gostrconv.parse_bool, STRING)
-    t.add("atoi", gostrconv.atoi, STRING)
+    t.add("parseBool", strconv.parse_bool, STRING)
+    t.add("atoi", strconv.atoi, STRING)
     t.add("map", go_create_map, variadic=ANY)
     # slices
     t.add("reverse", go_reverse, ANY)

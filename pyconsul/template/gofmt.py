@@ -12,7 +12,7 @@ A value with a ``go_string()`` method is a Go ``Stringer`` (``time.Time``).
 
 import math
 
-from pyconsul.template import gostrconv
+from pyconsul.golang import strconv
 from pyconsul.template.values import (
     NO_VALUE,
     GoStruct,
@@ -182,7 +182,7 @@ class _Printer:
         elif verb == "c":
             self.pad(_rune_text(n))
         elif verb == "q":
-            self.pad(gostrconv.quote_rune(n if 0 <= n <= gostrconv.MAX_RUNE else 0xFFFD, self.plus))
+            self.pad(strconv.quote_rune(n if 0 <= n <= strconv.MAX_RUNE else 0xFFFD, self.plus))
         elif verb == "U":
             self._unicode(n)
         else:
@@ -237,7 +237,7 @@ class _Printer:
         if self.prec is not None and self.prec > 4:
             prec = self.prec
         text = "U+" + text.rjust(prec, "0")
-        if self.sharp and 0 <= n <= gostrconv.MAX_RUNE and gostrconv.is_print(chr(n)):
+        if self.sharp and 0 <= n <= strconv.MAX_RUNE and strconv.is_print(chr(n)):
             text += " '" + chr(n) + "'"
         old_zero, self.zero = self.zero, False
         self.pad(text)
@@ -261,7 +261,7 @@ class _Printer:
         elif verb == "b":
             num = _binary_float(value)
         else:
-            num = gostrconv.format_float(value, "f" if verb == "F" else verb, prec)
+            num = strconv.format_float(value, "f" if verb == "F" else verb, prec)
         if num[0] not in "+-":
             num = "+" + num
         if self.space and num[0] == "+" and not self.plus:
@@ -328,10 +328,10 @@ class _Printer:
 
     def fmt_q(self, s):
         s = self._truncate(s)
-        if self.sharp and gostrconv.can_backquote(s):
+        if self.sharp and strconv.can_backquote(s):
             self.pad("`" + s + "`")
         else:
-            self.pad(gostrconv.quote(s, ascii_only=self.plus))
+            self.pad(strconv.quote(s, ascii_only=self.plus))
 
     def fmt_sx(self, s, digits, prefix):
         data = to_bytes(s)
@@ -374,7 +374,7 @@ def _map_key_order(key):
 
 
 def _rune_text(n):
-    if n < 0 or n > gostrconv.MAX_RUNE or 0xD800 <= n <= 0xDFFF:
+    if n < 0 or n > strconv.MAX_RUNE or 0xD800 <= n <= 0xDFFF:
         return "\ufffd"
     return chr(n)
 
@@ -382,7 +382,7 @@ def _rune_text(n):
 def _hex_float(value, prec, upper):
     """%x of a float: Go's 0x1.8p+01 form (shortest unless a precision is given)."""
     if math.isnan(value) or math.isinf(value):
-        return gostrconv.format_float(value)
+        return strconv.format_float(value)
     sign = "-" if math.copysign(1.0, value) < 0 else ""
     value = abs(value)
     if value == 0:
@@ -407,7 +407,7 @@ def _hex_float(value, prec, upper):
 
 def _binary_float(value):
     if math.isnan(value) or math.isinf(value):
-        return gostrconv.format_float(value)
+        return strconv.format_float(value)
     sign = "-" if math.copysign(1.0, value) < 0 else ""
     m, e = math.frexp(abs(value))
     mantissa = int(m * (1 << 53))

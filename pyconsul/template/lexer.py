@@ -13,7 +13,7 @@ byte columns only when it reports an error.
 import enum
 import typing
 
-from pyconsul.template.gostrconv import is_print, quote
+from pyconsul.golang.strconv import is_print, quote
 
 LEFT_DELIM = "{{"
 RIGHT_DELIM = "}}"

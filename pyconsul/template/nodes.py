@@ -5,7 +5,7 @@ back as template source with ``str()``, the way Go's nodes do: execution errors
 quote the failing node, e.g. ``at <getv "/nope">``.
 """
 
-from pyconsul.template.gostrconv import quote
+from pyconsul.golang.strconv import quote
 
 
 # unicode.IsSpace (Python's own notion also includes the \x1c-\x1f separators).

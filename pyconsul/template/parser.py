@@ -8,7 +8,7 @@ functions, ``{{break}}`` outside ``{{range}}``), and the same messages, such as
 ``template: case.tmpl:1: unexpected EOF``.
 """
 
-from pyconsul.template import gostrconv
+from pyconsul.golang import strconv
 from pyconsul.template.errors import GoError, TemplateParseError
 from pyconsul.template.lexer import Item, Lexer, Token
 from pyconsul.template.nodes import (
@@ -195,7 +195,7 @@ class Tree:
             self.tree_set[self.name] = self
             return
         if not is_empty_tree(self.root):
-            self.errorf(f"template: multiple definition of template {gostrconv.quote(self.name)}")
+            self.errorf(f"template: multiple definition of template {strconv.quote(self.name)}")
 
     def parse(self):
         """The top level: text and actions, plus {{define}} blocks, up to EOF."""
@@ -446,7 +446,7 @@ class Tree:
             elif isinstance(node, VariableNode):
                 node = VariableNode(chain.pos, str(chain))
             elif isinstance(node, (BoolNode, StringNode, NumberNode, NilNode, DotNode)):
-                self.errorf(f"unexpected . after term {gostrconv.quote(str(node))}")
+                self.errorf(f"unexpected . after term {strconv.quote(str(node))}")
             else:
                 node = chain
         return node
@@ -456,7 +456,7 @@ class Tree:
         typ = token.typ
         if typ == Item.IDENTIFIER:
             if token.val not in self.funcs:
-                self.errorf(f"function {gostrconv.quote(token.val)} not defined")
+                self.errorf(f"function {strconv.quote(token.val)} not defined")
             return IdentifierNode(token.pos, token.val)
         if typ == Item.DOT:
             return DotNode(token.pos)
@@ -483,12 +483,12 @@ class Tree:
     def use_var(self, pos, name):
         node = VariableNode(pos, name)
         if node.ident[0] not in self.vars:
-            self.errorf(f"undefined variable {gostrconv.quote(node.ident[0])}")
+            self.errorf(f"undefined variable {strconv.quote(node.ident[0])}")
         return node
 
     def _unquote(self, text):
         try:
-            return gostrconv.unquote(text)
+            return strconv.unquote(text)
         except GoError as e:
             self.errorf(str(e))
 
@@ -505,9 +505,9 @@ def _parse_complex(text):
         0,
     )
     try:
-        return complex(gostrconv.parse_float(body[:cut]), gostrconv.parse_float(body[cut:]))
+        return complex(strconv.parse_float(body[:cut]), strconv.parse_float(body[cut:]))
     except GoError:
-        raise GoError("expected complex constant, found " + gostrconv.quote(text)) from None
+        raise GoError("expected complex constant, found " + strconv.quote(text)) from None
 
 
 def _simplify_complex(n):
@@ -515,7 +515,7 @@ def _simplify_complex(n):
     if n.complex128.imag == 0:
         n.is_float = True
         n.float64 = n.complex128.real
-        if n.float64.is_integer() and gostrconv.INT64_MIN <= n.float64 <= gostrconv.INT64_MAX:
+        if n.float64.is_integer() and strconv.MIN_INT64 <= n.float64 <= strconv.MAX_INT64:
             n.is_int = True
             n.int64 = int(n.float64)
         if n.float64.is_integer() and 0 <= n.float64 < 2**64:
@@ -527,7 +527,7 @@ def new_number(pos, text, typ):
     """A NumberNode with every interpretation Go gives the constant ``text``."""
     n = NumberNode(pos, text)
     if typ == Item.CHAR_CONSTANT:
-        value, _, tail = gostrconv.unquote_char(text[1:], text[0])
+        value, _, tail = strconv.unquote_char(text[1:], text[0])
         if tail != "'":
             raise GoError(f"malformed character constant: {text}")
         n.int64 = n.uint64 = value
@@ -541,7 +541,7 @@ def new_number(pos, text, typ):
         return n
     if text.endswith("i"):
         try:
-            imaginary = gostrconv.parse_float(text[:-1])
+            imaginary = strconv.parse_float(text[:-1])
         except GoError:
             pass
         else:
@@ -551,13 +551,13 @@ def new_number(pos, text, typ):
             return n
     unsigned = None
     try:
-        unsigned = gostrconv.parse_uint(text)
+        unsigned = strconv.parse_uint(text)
         n.is_uint = True
         n.uint64 = unsigned
     except GoError:
         pass
     try:
-        n.int64 = gostrconv.parse_int(text)
+        n.int64 = strconv.parse_int(text)
         n.is_int = True
         if n.int64 == 0:
             n.is_uint = True  # -0
@@ -572,21 +572,21 @@ def new_number(pos, text, typ):
         n.float64 = float(n.uint64)
     else:
         try:
-            f = gostrconv.parse_float(text)
+            f = strconv.parse_float(text)
         except GoError:
             pass
         else:
             if not any(c in text for c in ".eEpP"):
                 # It parsed as a float but looks like an integer: too big for one.
-                raise GoError(f"integer overflow: {gostrconv.quote(text)}")
+                raise GoError(f"integer overflow: {strconv.quote(text)}")
             n.is_float = True
             n.float64 = f
-            if f.is_integer() and gostrconv.INT64_MIN <= f <= gostrconv.INT64_MAX:
+            if f.is_integer() and strconv.MIN_INT64 <= f <= strconv.MAX_INT64:
                 n.is_int = True
                 n.int64 = int(f)
             if f.is_integer() and 0 <= f < 2**64:
                 n.is_uint = True
                 n.uint64 = int(f)
     if not (n.is_int or n.is_uint or n.is_float):
-        raise GoError(f"illegal number syntax: {gostrconv.quote(text)}")
+        raise GoError(f"illegal number syntax: {strconv.quote(text)}")
     return n

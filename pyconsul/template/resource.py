@@ -38,7 +38,7 @@ import tomllib
 import attr
 from twisted.logger import Logger
 
-from pyconsul.template import gostrconv
+from pyconsul.golang import strconv
 from pyconsul.template.errors import GoError, TemplateError
 from pyconsul.template.executor import Template
 from pyconsul.template.functable import FuncTable
@@ -149,7 +149,7 @@ def _get(table, path, key, kind, default, kind_name):
 def parse_mode(text):
     """confd's mode: strconv.ParseUint(mode, 0, 32), so "0644" is octal and
     "644" decimal; only the permission bits are applied."""
-    return gostrconv.parse_uint(text, 0, 32) & 0o777
+    return strconv.parse_uint(text, 0, 32) & 0o777
 
 
 def load_resource(path, settings=Settings(), lookup_user=None):
@@ -462,7 +462,7 @@ class Processor:
     def _run(self, command):
         self.log.debug("Running {command}", command=command)
         result = self.runner.run(command)
-        quoted = gostrconv.quote(result.output.decode("utf-8", "surrogateescape"))
+        quoted = strconv.quote(result.output.decode("utf-8", "surrogateescape"))
         if result.error is not None:
             self.log.error("{output}", output=quoted, command=command)
         else:
