@@ -199,20 +199,59 @@ def measure(systems, workdir, rounds, duration):
 
 
 def load_keys(pyconsul, workdir, count):
+    """Write ``count`` distinct keys with wrk, pass after pass, each pass
+    starting where the last one's keys ended."""
     script = os.path.join(workdir, "load.lua")
     with open(script, "w") as f:
         f.write(
             'local n = 0\nlocal value = string.rep("x", 100)\n'
+            "init = function(args) n = tonumber(args[1]) end\n"
             'request = function()\n  n = n + 1\n'
             '  return wrk.format("PUT", "/v1/kv/load/" .. (n %% %d), nil, value)\nend\n' % count
         )
-    # 64 connections, one wrk thread so n counts every key once per pass.
-    while True:
-        subprocess.run(["wrk", "-t1", "-c64", "-d10s", "-s", script, pyconsul.url],
+    stored = 0
+    while stored < count:
+        # One wrk thread, so n counts every request once.
+        subprocess.run(["wrk", "-t1", "-c64", "-d10s", "-s", script, pyconsul.url, "--", str(stored)],
                        capture_output=True, check=True)
         status, body = http("GET", pyconsul.url + "/v1/kv/load/?keys")
-        if status == 200 and len(json.loads(body)) >= count:
-            return len(json.loads(body))
+        stored = len(json.loads(body)) if status == 200 else 0
+    return stored
+
+
+def compare(pyconsul, etcd, workdir, options):
+    etcd.start()
+    pyconsul.seed()
+    etcd.seed()
+    print("KV benchmark: 1,000 keys, 100-byte values, wrk %d s x %d rounds (medians)"
+          % (options.duration, options.rounds), flush=True)
+    results = measure([pyconsul, etcd], workdir, options.rounds, options.duration)
+    etcd.stop()
+    print()
+    print("%-4s %4s | %21s | %21s | %6s"
+          % ("op", "conn", "pyconsul req/s p50/p99", "etcd req/s p50/p99", "ratio"))
+    for op in ("PUT", "GET"):
+        for connections in (16, 64):
+            row = []
+            for name in ("pyconsul", "etcd"):
+                samples = results[(name, op, connections)]
+                row.append(tuple(statistics.median(s[i] for s in samples) for i in range(3)))
+            (pr, p50, p99), (er, e50, e99) = row
+            print("%-4s %4d | %7.0f %5.1f/%5.1f ms | %7.0f %5.1f/%5.1f ms | %5.2fx"
+                  % (op, connections, pr, p50, p99, er, e50, e99, pr / er), flush=True)
+
+
+def footprint(pyconsul, workdir, keys):
+    stored = load_keys(pyconsul, workdir, keys)
+    rss = pyconsul.peak_rss_mib()
+    pyconsul.stop()
+    started = time.monotonic()
+    pyconsul.start()
+    wait_for(lambda: http("GET", pyconsul.url + "/v1/kv/load/1?raw")[0] == 200, what="a key")
+    restart = time.monotonic() - started
+    print()
+    print("pyconsul with %d keys: peak RSS %.0f MiB; restart to first answer %.2f s"
+          % (stored, rss, restart))
 
 
 def main():
@@ -220,6 +259,8 @@ def main():
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--keys", type=int, default=100000)
+    parser.add_argument("--footprint-only", action="store_true",
+                        help="only measure RSS and restart time with --keys keys")
     options = parser.parse_args()
     for tool in ("wrk", "etcd"):
         if shutil.which(tool) is None:
@@ -229,36 +270,9 @@ def main():
     pyconsul, etcd = Pyconsul(workdir), Etcd(workdir)
     try:
         pyconsul.start()
-        etcd.start()
-        pyconsul.seed()
-        etcd.seed()
-        print("KV benchmark: 1,000 keys, 100-byte values, wrk %d s x %d rounds (medians)"
-              % (options.duration, options.rounds), flush=True)
-        results = measure([pyconsul, etcd], workdir, options.rounds, options.duration)
-        etcd.stop()
-
-        print()
-        print("%-4s %4s | %21s | %21s | %6s" % ("op", "conn", "pyconsul req/s p50/p99", "etcd req/s p50/p99", "ratio"))
-        for op in ("PUT", "GET"):
-            for connections in (16, 64):
-                row = []
-                for name in ("pyconsul", "etcd"):
-                    samples = results[(name, op, connections)]
-                    row.append(tuple(statistics.median(s[i] for s in samples) for i in range(3)))
-                (pr, p50, p99), (er, e50, e99) = row
-                print("%-4s %4d | %7.0f %5.1f/%5.1f ms | %7.0f %5.1f/%5.1f ms | %5.2fx"
-                      % (op, connections, pr, p50, p99, er, e50, e99, pr / er))
-
-        stored = load_keys(pyconsul, workdir, options.keys)
-        rss = pyconsul.peak_rss_mib()
-        pyconsul.stop()
-        started = time.monotonic()
-        pyconsul.start()
-        wait_for(lambda: http("GET", pyconsul.url + "/v1/kv/load/1?raw")[0] == 200, what="a key")
-        restart = time.monotonic() - started
-        print()
-        print("pyconsul with %d keys: peak RSS %.0f MiB; restart to first answer %.2f s"
-              % (stored, rss, restart))
+        if not options.footprint_only:
+            compare(pyconsul, etcd, workdir, options)
+        footprint(pyconsul, workdir, options.keys)
     finally:
         pyconsul.stop()
         etcd.stop()
