@@ -1,15 +1,23 @@
 """The agent's service tree and the order in which it starts and stops.
 
-Start: the server (Raft and the state store) first, then the listeners, so
-no request arrives before there is something to answer it. Stop: the
-listeners first, then the server, which waits for its last disk write.
+Start: the server (Raft and the state store) first, then gossip and the
+listeners, so no request arrives before there is something to answer it.
+
+Stop, and why it matters: peers tell a clean leave from a failure only by
+the leave message gossip sends. So when the agent should leave (Ctrl-C on a
+client, SIGTERM with leave_on_terminate, or /v1/agent/leave), it first
+gossips its leave and waits for it to go out (bounded), and only then stops
+the listeners, gossip and the server. When it should not (a server's Ctrl-C
+by default, so restarts keep the quorum), it simply stops: its peers will see
+it fail, exactly as if it had been killed.
 """
 
 import fcntl
 import os
+import signal
 
 from twisted.application.service import MultiService, Service
-from twisted.internet.defer import inlineCallbacks, maybeDeferred
+from twisted.internet.defer import TimeoutError, inlineCallbacks, maybeDeferred
 from twisted.internet.error import CannotListenError
 
 from pyconsul.logs import Logger
@@ -43,6 +51,77 @@ class ListeningService(Service):
         super().stopService()
         if self.listening is not None:
             return self.listening.stopListening()
+
+
+class GossipService(Service):
+    """The LAN gossip pool's UDP and TCP ports."""
+
+    def __init__(self, driver, interface, port):
+        self.driver = driver
+        self.interface = interface
+        self.port = port
+
+    def startService(self):
+        try:
+            self.driver.start(self.interface, self.port)
+        except CannotListenError as e:
+            raise StartError(
+                "cannot listen for gossip on %s:%d: %s" % (self.interface, self.port, e.socketError)
+            )
+        super().startService()
+
+    def stopService(self):
+        super().stopService()
+        return self.driver.stop()
+
+
+class JoinService(Service):
+    """``-join`` once at start; ``-retry-join`` until it works, backing off."""
+
+    log = Logger()
+    FIRST_RETRY = 1.0
+    MAX_RETRY = 30.0  # Consul's retry_interval
+
+    def __init__(self, agent, clock, start_join=(), retry_join=()):
+        self.agent = agent
+        self.clock = clock
+        self.start_join = list(start_join)
+        self.retry_join = list(retry_join)
+        self._retry = None
+        self._delay = self.FIRST_RETRY
+
+    def startService(self):
+        super().startService()
+        if self.start_join:
+            d = self.agent.join(self.start_join)
+            d.addCallbacks(self._joined, self._start_join_failed)
+        if self.retry_join:
+            self._attempt()
+
+    def _joined(self, count):
+        self.log.info("Join completed: contacted {count} nodes", count=count)
+
+    def _start_join_failed(self, failure):
+        self.log.error("Join failed: {error}", error=failure.value)
+
+    def _attempt(self):
+        self._retry = None
+        d = self.agent.join(self.retry_join)
+        d.addCallbacks(self._joined, self._retry_later)
+
+    def _retry_later(self, failure):
+        if not self.running:
+            return
+        self.log.warn(
+            "Join failed: {error}; retrying in {delay:.0f} s", error=failure.value, delay=self._delay
+        )
+        self._retry = self.clock.callLater(self._delay, self._attempt)
+        self._delay = min(self._delay * 2, self.MAX_RETRY)
+
+    def stopService(self):
+        super().stopService()
+        if self._retry is not None and self._retry.active():
+            self._retry.cancel()
 
 
 class ThreadPoolService(Service):
@@ -91,18 +170,36 @@ class DataDirLock:
 
 class AgentService(MultiService):
     log = Logger()
+    LEAVE_TIMEOUT = 15.0  # a leave that cannot get out in this time is given up
 
-    def __init__(self, config, server=None, listeners=(), pools=(), on_stopped=None):
+    def __init__(
+        self,
+        config,
+        clock,
+        agent=None,
+        server=None,
+        gossip=None,
+        listeners=(),
+        pools=(),
+        joiner=None,
+        on_stopped=None,
+    ):
         super().__init__()
         self.config = config
+        self.clock = clock
+        self.agent = agent
         self.server = server
+        self.gossip = gossip
+        self.joiner = joiner
         self.pools = list(pools)
         self.listeners = list(listeners)
         self.on_stopped = on_stopped
-        for pool in self.pools:
-            pool.setServiceParent(self)
-        for listener in self.listeners:
-            listener.setServiceParent(self)
+        # Why we are stopping: "interrupt" (SIGINT), "terminate" (SIGTERM),
+        # "leave" (the agent left through the API), or None.
+        self.stop_reason = None
+        for child in [*self.pools, gossip, *self.listeners, joiner]:
+            if child is not None:
+                child.setServiceParent(self)
 
     def startService(self):
         self.log.info(
@@ -116,21 +213,58 @@ class AgentService(MultiService):
             pool.startService()
         if self.server is not None:
             self.server.start()
+        started = []
         try:
-            for listener in self.listeners:
-                listener.startService()
-        except StartError:
-            for listener in self.listeners:
-                if listener.running:
-                    listener.stopService()
-            raise
+            for child in [self.gossip, *self.listeners]:
+                if child is not None:
+                    child.startService()
+                    started.append(child)
+        except StartError as error:
+            for child in started:
+                child.stopService()
+            # One line for the user, and a non-zero exit: not a traceback.
+            raise SystemExit("pyconsul: %s" % error)
+        if self.joiner is not None:
+            self.joiner.startService()
+
+    def watch_signals(self):
+        """Remember which signal asked us to stop; the reactor's own
+        handlers still do the stopping. Called once the reactor runs."""
+        for signum, reason in ((signal.SIGINT, "interrupt"), (signal.SIGTERM, "terminate")):
+            previous = signal.getsignal(signum)
+            if not callable(previous):
+                continue
+
+            def handler(number, frame, previous=previous, reason=reason):
+                self.stop_reason = reason
+                previous(number, frame)
+
+            signal.signal(signum, handler)
+
+    def should_leave(self):
+        if self.agent is None or self.agent.left:
+            return False
+        if self.stop_reason == "interrupt":
+            return not self.config.skip_leave_on_interrupt
+        if self.stop_reason == "terminate":
+            return self.config.leave_on_terminate
+        return False
 
     @inlineCallbacks
     def stopService(self):
         Service.stopService(self)
-        for listener in reversed(self.listeners):
-            if listener.running:
-                yield maybeDeferred(listener.stopService)
+        if self.should_leave():
+            self.log.info("Gracefully leaving the cluster")
+            try:
+                yield self.agent.leave().addTimeout(self.LEAVE_TIMEOUT, self.clock)
+                self.log.info("Graceful leave complete")
+            except TimeoutError:
+                self.log.warn("The leave did not finish in {t:.0f} s; stopping", t=self.LEAVE_TIMEOUT)
+        if self.joiner is not None and self.joiner.running:
+            self.joiner.stopService()
+        for child in [*reversed(self.listeners), self.gossip]:
+            if child is not None and child.running:
+                yield maybeDeferred(child.stopService)
         if self.server is not None:
             yield self.server.stop()
         for pool in reversed(self.pools):

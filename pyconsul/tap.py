@@ -15,15 +15,23 @@ from twisted.web.server import Site
 
 from pyconsul import config as agent_config
 from pyconsul import logs
+from pyconsul.agent.agent import Agent, build_tag
 from pyconsul.agent.router import RPCRouter
+from pyconsul.codec.gossip import Keyring
+from pyconsul.core.serf.node import SerfNode
+from pyconsul.core.serf.tags import consul_tags
+from pyconsul.core.swim.config import SwimConfig
 from pyconsul.http.api import HTTPApi
 from pyconsul.logs import Logger
+from pyconsul.net.gossip import GossipDriver
 from pyconsul.net.raft_driver import RaftDriver
 from pyconsul.server.endpoints import ServerEndpoints
 from pyconsul.server.server import ConsulServer
 from pyconsul.service import (
     AgentService,
     DataDirLock,
+    GossipService,
+    JoinService,
     ListeningService,
     StartError,
     ThreadPoolService,
@@ -109,7 +117,9 @@ def build_agent(config, reactor):
         server, pools = _build_server(config, reactor)
         endpoints = ServerEndpoints(server, reactor, random.Random())
     rpc = RPCRouter(config.datacenter, endpoints)
-    api = HTTPApi(rpc, max_value_size=config.kv_max_value_size)
+    lan = _build_gossip(config, reactor)
+    agent = Agent(config, lan, server, shutdown=reactor.stop)
+    api = HTTPApi(rpc, agent=agent, clock=reactor, max_value_size=config.kv_max_value_size)
     listeners = []
     if config.ports.http != -1:
         site = APISite(api.resource())
@@ -124,13 +134,44 @@ def build_agent(config, reactor):
                     config.ports.http,
                 )
             )
-    return AgentService(
+    service = AgentService(
         config,
+        reactor,
+        agent=agent,
         server=server,
+        gossip=GossipService(lan, config.bind_addr, config.ports.serf_lan),
         listeners=listeners,
         pools=pools,
+        joiner=JoinService(agent, reactor, config.start_join, config.retry_join),
         on_stopped=lock.release if lock else None,
     )
+    reactor.callWhenRunning(service.watch_signals)
+    return service
+
+
+def _build_gossip(config, reactor):
+    tags = consul_tags(
+        server=config.server,
+        datacenter=config.datacenter,
+        node_id=config.node_id,
+        build=build_tag(),
+        server_port=config.ports.server if config.server else None,
+        bootstrap_expect=config.bootstrap_expect or None,
+    )
+    if config.bootstrap:
+        tags["bootstrap"] = "1"
+    keyring = None
+    if config.encrypt:
+        keyring = Keyring.from_base64([config.encrypt])
+    node = SerfNode(
+        config.node_name,
+        (config.advertise_addr, config.ports.serf_lan),
+        rng=random.Random(),
+        now=reactor.seconds(),
+        tags=tags,
+        swim_config=SwimConfig.local() if config.dev else SwimConfig.lan(),
+    )
+    return GossipDriver(node, reactor, keyring=keyring, pool="LAN")
 
 
 def _build_server(config, reactor):

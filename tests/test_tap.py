@@ -9,7 +9,6 @@ from twisted.python import usage
 from twisted.trial.unittest import SynchronousTestCase
 
 from pyconsul import tap
-from pyconsul.service import StartError
 
 
 class OptionsTests(SynchronousTestCase):
@@ -44,18 +43,42 @@ class OptionsTests(SynchronousTestCase):
         self.assertIn("pyconsul", names)
 
 
+class FakePort:
+    def __init__(self):
+        self.written = []
+
+    def write(self, data, address):
+        self.written.append((data, address))
+
+    def stopListening(self):
+        return None
+
+
+class MemoryReactorWithUDP(MemoryReactorClock):
+    def __init__(self):
+        super().__init__()
+        self.udpServers = []
+
+    def listenUDP(self, port, protocol, interface="", maxPacketSize=8192):
+        self.udpServers.append((port, protocol, interface))
+        return FakePort()
+
+
 class ServiceTests(SynchronousTestCase):
     def make(self, *argv):
         options = tap.Options()
         options.parseOptions(list(argv))
-        reactor = MemoryReactorClock()
+        reactor = MemoryReactorWithUDP()
         return tap.makeService(options, reactor), reactor
 
     def test_dev_server_listens_on_http(self):
         service, reactor = self.make("--dev", "--http-port", "18500", "--client", "127.0.0.5")
         service.startService()
-        [(port, _, _, interface)] = reactor.tcpServers
+        [(gossip, _, _, _), (port, _, _, interface)] = reactor.tcpServers
         self.assertEqual((port, interface), (18500, "127.0.0.5"))
+        self.assertEqual(gossip, 8301)
+        [(udp_port, _, _)] = reactor.udpServers
+        self.assertEqual(udp_port, 8301)
         reactor.advance(0.2)
         self.assertTrue(service.server.driver.is_leader)
         d = ensureDeferred(_stop(service))
@@ -64,7 +87,7 @@ class ServiceTests(SynchronousTestCase):
     def test_http_can_be_disabled(self):
         service, reactor = self.make("--dev", "--http-port", "-1")
         service.startService()
-        self.assertEqual(reactor.tcpServers, [])
+        self.assertEqual([port for port, *_ in reactor.tcpServers], [8301])
         self.successResultOf(ensureDeferred(_stop(service)))
 
     def test_durable_server_keeps_its_data_dir_locked(self):
@@ -76,17 +99,33 @@ class ServiceTests(SynchronousTestCase):
         self.assertIn("in use by another agent", str(caught.exception))
 
     def test_a_taken_port_fails_the_start(self):
+        from twisted.internet.error import CannotListenError
+
+        service, reactor = self.make("--dev")
+        real_listen = reactor.listenTCP
+
+        def refuse_http(port, factory, backlog=50, interface=""):
+            if port == 8500:
+                raise CannotListenError(interface, port, OSError(98, "Address already in use"))
+            return real_listen(port, factory, backlog, interface)
+
+        reactor.listenTCP = refuse_http
+        with self.assertRaises(SystemExit) as caught:
+            service.startService()
+        self.assertIn("cannot listen for HTTP on 127.0.0.1:8500", str(caught.exception))
+
+    def test_a_taken_gossip_port_fails_the_start(self):
+        from twisted.internet.error import CannotListenError
+
         service, reactor = self.make("--dev")
 
         def refuse(*args, **kwargs):
-            from twisted.internet.error import CannotListenError
+            raise CannotListenError("127.0.0.1", 8301, OSError(98, "Address already in use"))
 
-            raise CannotListenError("127.0.0.1", 8500, OSError(98, "Address already in use"))
-
-        reactor.listenTCP = refuse
-        with self.assertRaises(StartError) as caught:
+        reactor.listenUDP = refuse
+        with self.assertRaises(SystemExit) as caught:
             service.startService()
-        self.assertIn("cannot listen for HTTP on 127.0.0.1:8500", str(caught.exception))
+        self.assertIn("cannot listen for gossip on 127.0.0.1:8301", str(caught.exception))
 
 
 async def _stop(service):

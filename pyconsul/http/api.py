@@ -7,7 +7,9 @@ from twisted.web.resource import Resource
 from twisted.web.server import NOT_DONE_YET
 
 from pyconsul.logs import Logger
+from pyconsul.server.errors import RPCError
 
+from pyconsul.http.agent import AgentEndpoint
 from pyconsul.http.kv import KVEndpoint
 from pyconsul.http.plumbing import endpoint, redirect
 from pyconsul.http.response import error_body
@@ -20,11 +22,12 @@ class HTTPApi:
     # router, decides what to do with such paths (Consul redirects them).
     app.url_map.merge_slashes = False
 
-    def __init__(self, rpc, max_value_size=None):
+    def __init__(self, rpc, agent=None, clock=None, max_value_size=None):
         self.rpc = rpc
         kwargs = {} if max_value_size is None else {"max_value_size": max_value_size}
         self.kv = KVEndpoint(rpc, **kwargs)
         self.status = StatusEndpoint(rpc)
+        self.agent = AgentEndpoint(agent, clock) if agent is not None else None
 
     def resource(self):
         # The KV store is the API's hot path, and Klein's per-request route
@@ -53,6 +56,36 @@ class HTTPApi:
     @endpoint("GET")
     def status_peers(self, call):
         return self.status.peers(call)
+
+    @app.route("/v1/agent/members")
+    @endpoint("GET")
+    def agent_members(self, call):
+        return self._agent().members(call)
+
+    @app.route("/v1/agent/self")
+    @endpoint("GET")
+    def agent_self(self, call):
+        return self._agent().self(call)
+
+    @app.route("/v1/agent/join/", branch=True)
+    @endpoint("PUT")
+    def agent_join(self, call):
+        return self._agent().join(call, call.path[len("/v1/agent/join/") :])
+
+    @app.route("/v1/agent/leave")
+    @endpoint("PUT")
+    def agent_leave(self, call):
+        return self._agent().leave(call)
+
+    @app.route("/v1/agent/force-leave/", branch=True)
+    @endpoint("PUT")
+    def agent_force_leave(self, call):
+        return self._agent().force_leave(call, call.path[len("/v1/agent/force-leave/") :])
+
+    def _agent(self):
+        if self.agent is None:
+            raise RPCError("this API has no agent attached")
+        return self.agent
 
     @app.route("/", branch=True)
     @endpoint("GET", "HEAD", "PUT", "POST", "DELETE", "PATCH")

@@ -191,5 +191,6 @@ class StartupErrorTests(SynchronousTestCase):
         second = Agent(self, "127.0.2.7", ["--dev"])
         status, output = second.run_to_exit()
         self.assertNotEqual(status, 0)
-        self.assertIn("cannot listen for HTTP on 127.0.2.7:8500", output)
+        self.assertIn("pyconsul: cannot listen for gossip on 127.0.2.7:8301", output)
+        self.assertNotIn("Traceback", output)
         self.assertTrue(first.process.poll() is None)

@@ -1,0 +1,147 @@
+"""The agent as the HTTP API and the CLI see it: who it is, who its peers
+are, and the commands that change membership."""
+
+import platform
+import sys
+
+from twisted.internet import defer
+
+from pyconsul import __version__
+from pyconsul.core.serf.member import MemberStatus
+
+CONSUL_COMPATIBLE_VERSION = "1.10.3"  # the Consul release whose API we answer as
+
+
+def build_tag():
+    """What goes in the ``build`` tag: version, then ``:`` and a revision."""
+    return "%s:pyconsul-%s" % (CONSUL_COMPATIBLE_VERSION, __version__)
+
+
+def member_json(member):
+    """A member in /v1/agent/members' shape."""
+    pmin, pmax, pcur, dmin, dmax, dcur = member.vsn
+    return {
+        "Name": member.name,
+        "Addr": member.addr,
+        "Port": member.port,
+        "Tags": dict(member.tags),
+        "Status": int(member.status),
+        "ProtocolMin": pmin,
+        "ProtocolMax": pmax,
+        "ProtocolCur": pcur,
+        "DelegateMin": dmin,
+        "DelegateMax": dmax,
+        "DelegateCur": dcur,
+    }
+
+
+class UnknownMember(Exception):
+    def __init__(self, name):
+        super().__init__("agent: No node found with name '%s'" % name)
+
+
+class Agent:
+    def __init__(self, config, lan, server=None, shutdown=None):
+        self.config = config
+        self.lan = lan  # GossipDriver of the LAN pool
+        self.server = server  # ConsulServer on a server agent
+        # Called to stop the process once /v1/agent/leave has left.
+        self.shutdown = shutdown or (lambda: None)
+        self.left = False
+
+    def members(self):
+        return sorted(self.lan.members(), key=lambda m: m.name)
+
+    def local_member(self):
+        return self.lan.local_member
+
+    def join(self, addresses):
+        return self.lan.join(addresses)
+
+    def force_leave(self, name, prune=False):
+        try:
+            self.lan.force_leave(name, prune=prune)
+        except KeyError:
+            raise UnknownMember(name)
+
+    def leave(self):
+        """A graceful leave: peers will show this node as left, not failed."""
+        if self.left:
+            return defer.succeed(None)
+        self.left = True
+        return self.lan.leave()
+
+    def alive_members(self):
+        return [m for m in self.lan.members() if m.status is MemberStatus.ALIVE]
+
+    def self_info(self):
+        """/v1/agent/self: Config, DebugConfig, Coord, Member, Stats, Meta."""
+        config = self.config
+        leader = self.server.driver.leader_address if self.server else ""
+        return {
+            "Config": {
+                "Datacenter": config.datacenter,
+                "PrimaryDatacenter": config.datacenter,
+                "NodeName": config.node_name,
+                "NodeID": config.node_id,
+                "Revision": "pyconsul-" + __version__,
+                "Server": config.server,
+                "Version": CONSUL_COMPATIBLE_VERSION,
+                "BuildDate": "",
+            },
+            "DebugConfig": {
+                "Datacenter": config.datacenter,
+                "NodeName": config.node_name,
+                "NodeID": config.node_id,
+                "ServerMode": config.server,
+                "Bootstrap": config.bootstrap,
+                "BootstrapExpect": config.bootstrap_expect,
+                "DataDir": config.data_dir or "",
+                "DevMode": config.dev,
+                "BindAddr": config.bind_addr,
+                "AdvertiseAddrLAN": config.advertise_addr,
+                "ClientAddrs": list(config.client_addrs),
+                "HTTPPort": config.ports.http,
+                "DNSPort": config.ports.dns,
+                "ServerPort": config.ports.server,
+                "SerfPortLAN": config.ports.serf_lan,
+                "SerfPortWAN": config.ports.serf_wan,
+                "RetryJoinLAN": list(config.retry_join),
+                "StartJoinAddrsLAN": list(config.start_join),
+                "LeaveOnTerm": config.leave_on_terminate,
+                "SkipLeaveOnInt": config.skip_leave_on_interrupt,
+                "EncryptKey": "hidden" if config.encrypt else "",
+                "RaftMultiplier": config.raft_multiplier,
+            },
+            "Coord": None,
+            "Member": member_json(self.local_member()),
+            "Stats": {
+                "agent": {"checks": "0", "services": "0"},
+                "build": {
+                    "prerelease": "",
+                    "revision": "pyconsul-" + __version__,
+                    "version": CONSUL_COMPATIBLE_VERSION,
+                },
+                "consul": {
+                    "server": str(config.server).lower(),
+                    "bootstrap": str(config.bootstrap).lower(),
+                    "known_datacenters": "1",
+                    "leader": str(bool(self.server and self.server.driver.is_leader)).lower(),
+                    "leader_addr": leader,
+                    "acl": "disabled",
+                } if config.server else {"known_servers": str(self._known_servers())},
+                "runtime": {
+                    "arch": platform.machine(),
+                    "os": sys.platform,
+                    "version": platform.python_version(),
+                },
+                "serf_lan": {
+                    "members": str(len(self.lan.members())),
+                    "encrypted": str(config.encrypt is not None).lower(),
+                },
+            },
+            "Meta": {},
+        }
+
+    def _known_servers(self):
+        return sum(1 for m in self.alive_members() if m.tags.get("role") == "consul")
