@@ -16,6 +16,8 @@ import uuid
 
 import attr
 
+from pyconsul.golang import duration
+
 
 class ConfigError(Exception):
     """Bad configuration: the message names the source, the key and the problem."""
@@ -24,6 +26,7 @@ class ConfigError(Exception):
 # -- the keys -----------------------------------------------------------------
 
 BOOL, INT, STR, STR_LIST, OBJECT = "a boolean", "an integer", "a string", "a list of strings", "an object"
+DURATION = "a duration such as \"500ms\" or \"1m30s\""
 
 PORTS = {"http": -1, "dns": -1, "server": 1, "serf_lan": 1, "serf_wan": 1}  # key: lowest allowed
 
@@ -50,6 +53,15 @@ KEYS = {
     "limits": {"kv_max_value_size": INT},
     "raft_snapshot_threshold": INT,
     "raft_trailing_logs": INT,
+    # memberlist's timings for the LAN pool (Consul's gossip_lan block).
+    "gossip_lan": {
+        "gossip_interval": DURATION,
+        "gossip_nodes": INT,
+        "probe_interval": DURATION,
+        "probe_timeout": DURATION,
+        "suspicion_mult": INT,
+        "retransmit_mult": INT,
+    },
 }
 
 # Keys Consul accepts that pyconsul does not act on (yet).
@@ -69,7 +81,7 @@ CONSUL_ONLY_KEYS = frozenset(
     discovery_max_stale dns_config domain enable_acl_replication
     enable_agent_tls_for_checks enable_central_service_config enable_debug
     enable_local_script_checks enable_script_checks enable_syslog
-    encrypt_verify_incoming encrypt_verify_outgoing experiments gossip_lan
+    encrypt_verify_incoming encrypt_verify_outgoing experiments
     gossip_wan http_config key_file license_path locality log_file log_json
     log_rotate_bytes log_rotate_duration log_rotate_max_files max_query_time
     node_meta peering pid_file primary_datacenter primary_gateways
@@ -156,6 +168,8 @@ class AgentConfig:
     kv_max_value_size: int = attr.ib()
     raft_snapshot_threshold: int = attr.ib()
     raft_trailing_logs: int = attr.ib()
+    # gossip_lan overrides, in seconds for durations: {} keeps the defaults.
+    gossip_lan: dict = attr.ib(factory=dict)
 
     @property
     def server_address(self):
@@ -237,11 +251,21 @@ def _check(source, values, schema, prefix, warnings):
             INT: isinstance(value, int) and not isinstance(value, bool),
             STR: isinstance(value, str),
             STR_LIST: isinstance(value, list) and all(isinstance(v, str) for v in value),
+            DURATION: _is_duration(value),
         }[expected]
         if not ok:
             raise ConfigError(
                 "%s: %r must be %s, not %s" % (source.name, path, expected, json.dumps(value))
             )
+
+
+def _is_duration(value):
+    if not isinstance(value, str):
+        return False
+    try:
+        return duration.parse_duration(value) > 0
+    except duration.DurationError:
+        return False
 
 
 def _merge(into, values):
@@ -330,6 +354,9 @@ def _finish(merged, dev, hostname, origin):
         fail("bootstrap_expect", "cannot be used with bootstrap")
     if (merged["bootstrap"] or merged["bootstrap_expect"]) and not merged["server"]:
         fail("bootstrap" if merged["bootstrap"] else "bootstrap_expect", "needs server mode (-server)")
+    for key, value in merged.get("gossip_lan", {}).items():
+        if isinstance(value, int) and value < 1:
+            fail("gossip_lan." + key, "must be at least 1")
     value_size = merged["limits"]["kv_max_value_size"]
     if value_size < 1:
         fail("limits.kv_max_value_size", "must be at least 1")
@@ -380,6 +407,12 @@ def _finish(merged, dev, hostname, origin):
         kv_max_value_size=value_size,
         raft_snapshot_threshold=merged["raft_snapshot_threshold"],
         raft_trailing_logs=merged["raft_trailing_logs"],
+        gossip_lan={
+            key: duration.parse_duration(value) / duration.SECOND
+            if KEYS["gossip_lan"][key] == DURATION
+            else value
+            for key, value in merged.get("gossip_lan", {}).items()
+        },
     )
 
 

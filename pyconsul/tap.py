@@ -7,6 +7,8 @@ everything else takes its collaborators as arguments.
 import os
 import random
 
+import attrs
+
 from twisted.internet.threads import deferToThreadPool
 from twisted.python import usage
 from twisted.python.threadpool import ThreadPool
@@ -169,7 +171,9 @@ def _build_gossip(config, reactor):
         rng=random.Random(),
         now=reactor.seconds(),
         tags=tags,
-        swim_config=SwimConfig.local() if config.dev else SwimConfig.lan(),
+        swim_config=attrs.evolve(
+            SwimConfig.local() if config.dev else SwimConfig.lan(), **config.gossip_lan
+        ),
     )
     return GossipDriver(node, reactor, keyring=keyring, pool="LAN")
 

@@ -142,3 +142,10 @@ class ConfigTests(SynchronousTestCase):
     def test_raft_multiplier_range(self):
         message = self.error({"performance": {"raft_multiplier": 11}}, dev=True)
         self.assertIn("'performance.raft_multiplier'", message)
+
+    def test_gossip_lan_timings(self):
+        config, _ = build({"gossip_lan": {"probe_interval": "200ms", "suspicion_mult": 2}}, dev=True)
+        self.assertEqual(config.gossip_lan, {"probe_interval": 0.2, "suspicion_mult": 2})
+        message = self.error({"gossip_lan": {"probe_interval": "soon"}}, dev=True)
+        self.assertIn("'gossip_lan.probe_interval' must be a duration", message)
+        self.assertIn("at least 1", self.error({"gossip_lan": {"gossip_nodes": 0}}, dev=True))
