@@ -4,7 +4,11 @@ import random
 
 from twisted.internet.task import Clock
 
+from pyconsul.agent.agent import Agent
 from pyconsul.agent.router import RPCRouter
+from pyconsul.config import build
+from pyconsul.core.serf.node import SerfNode
+from pyconsul.net.gossip import GossipDriver
 from pyconsul.http.api import HTTPApi
 from pyconsul.net.raft_driver import RaftDriver
 from pyconsul.server.endpoints import ServerEndpoints
@@ -40,7 +44,14 @@ class InMemoryServer:
         self.server = ConsulServer(driver=self.driver, fsm=self.fsm, clock=self.clock)
         self.endpoints = ServerEndpoints(self.server, self.clock, self.rng)
         self.rpc = RPCRouter(datacenter, self.endpoints)
-        self.http = HTTPApi(self.rpc)
+        self.config, _ = build({"datacenter": datacenter}, dev=True, hostname="node-1")
+        # Gossip that never touches a socket: no peers, so nothing is sent.
+        node = SerfNode("node-1", ("127.0.0.1", 8301), rng=self.rng, now=self.clock.seconds(),
+                        tags={"role": "consul", "dc": datacenter, "build": "1.10.3:x", "vsn": "2"})
+        self.lan = GossipDriver(node, self.clock)
+        self.stopped = []
+        self.agent = Agent(self.config, self.lan, self.server, shutdown=lambda: self.stopped.append(1))
+        self.http = HTTPApi(self.rpc, agent=self.agent, clock=self.clock)
         self.server.start()
         self.advance(0.1)
 
