@@ -8,6 +8,8 @@ Keys Consul knows that pyconsul does not implement yet are accepted with a
 warning: tools that write Consul configs write many of them.
 """
 
+import base64
+import binascii
 import ipaddress
 import json
 import os
@@ -357,6 +359,8 @@ def _finish(merged, dev, hostname, origin):
     for key, value in merged.get("gossip_lan", {}).items():
         if isinstance(value, int) and value < 1:
             fail("gossip_lan." + key, "must be at least 1")
+    if merged.get("encrypt") is not None:
+        _check_key(merged["encrypt"], fail)
     value_size = merged["limits"]["kv_max_value_size"]
     if value_size < 1:
         fail("limits.kv_max_value_size", "must be at least 1")
@@ -421,6 +425,15 @@ def _check_ip(value, key, fail):
         ipaddress.ip_address(value)
     except ValueError:
         fail(key, "must be an IP address, not %r" % value)
+
+
+def _check_key(text, fail):
+    try:
+        key = base64.b64decode(text.strip(), validate=True)
+    except (binascii.Error, ValueError):
+        fail("encrypt", "is not valid base64 (make a key with `pyconsul keygen`)")
+    if len(key) not in (16, 24, 32):
+        fail("encrypt", "must decode to 16, 24 or 32 bytes, not %d (make one with `pyconsul keygen`)" % len(key))
 
 
 def _check_data_dir(path, fail):

@@ -149,3 +149,9 @@ class ConfigTests(SynchronousTestCase):
         message = self.error({"gossip_lan": {"probe_interval": "soon"}}, dev=True)
         self.assertIn("'gossip_lan.probe_interval' must be a duration", message)
         self.assertIn("at least 1", self.error({"gossip_lan": {"gossip_nodes": 0}}, dev=True))
+
+    def test_gossip_key(self):
+        self.assertIn("'encrypt' is not valid base64", self.error({"encrypt": "not a key!"}, dev=True))
+        self.assertIn("not 5", self.error({"encrypt": "aGVsbG8="}, dev=True))
+        config, _ = build({"encrypt": "pUqJrVyVRj5jsiYEkM/tFQYfWyJIv4s3XkvDwy7Cu5s="}, dev=True)
+        self.assertTrue(config.encrypt)
