@@ -39,7 +39,12 @@ class CommandEntry:
 
 COMMANDS = {
     "agent": CommandEntry("pyconsul.cli.agent", "Runs a pyconsul agent"),
+    "force-leave": CommandEntry("pyconsul.cli.forceleave", 'Moves a member of the cluster to the "left" state'),
+    "join": CommandEntry("pyconsul.cli.join", "Tells the agent to join a cluster"),
+    "keygen": CommandEntry("pyconsul.cli.keygen", "Generates a new gossip encryption key"),
     "kv": CommandEntry("pyconsul.cli.kv", "Reads and writes the key-value store", "kv_group"),
+    "leave": CommandEntry("pyconsul.cli.leave", "Makes the agent leave the cluster gracefully and stop"),
+    "members": CommandEntry("pyconsul.cli.members", "Lists the members of the cluster"),
     "version": CommandEntry("pyconsul.cli.version", "Prints the pyconsul version"),
 }
 

@@ -1,12 +1,20 @@
-"""An in-memory agent that answers the KV HTTP API the way Consul does.
+"""An in-memory agent that answers the KV and membership HTTP API the way Consul does.
 
-It implements what the CLI depends on: Raft-like indexes (CreateIndex,
+For KV it implements what the CLI depends on: Raft-like indexes (CreateIndex,
 ModifyIndex, X-Consul-Index counting deletions), ?cas, ?flags, ?keys with
 ?separator, ?recurse, 404 for missing keys and empty listings, 413 above
 512 KiB, 400 for a missing key name, and the 301 Go's router answers for a
 path that is not clean (``/v1/kv/a//b``). It serves as a transport for
 ``pyconsul.cli.http.Client`` (``round_trip``) and can be called directly
 (``handle``) to replay the HTTP steps of the recorded vectors.
+
+For membership it serves ``GET /v1/agent/members`` from lists a test fills
+(``members``, ``wan_members``; ``member()`` builds an entry), ``PUT
+/v1/agent/join/<addr>`` (an address in ``join_errors`` fails with a 500 and
+that text), ``PUT /v1/agent/leave`` and ``PUT /v1/agent/force-leave/<node>``
+(a node it does not list gets Consul's 500 ``agent: No node found with name
+'x'``). ``overrides`` maps (method, path) to a canned (status, headers, body)
+answer, for errors the fake would not otherwise give.
 """
 
 import base64
@@ -18,6 +26,24 @@ from pyconsul.cli.http import Response
 
 MAX_VALUE_SIZE = 524288
 KV_ROOT = "/v1/kv/"
+AGENT_ROOT = "/v1/agent/"
+STATUS_LEFT = 3
+
+# What a consul join says when nothing answers at the address (memberlist's
+# error wrapped in a go-multierror).
+JOIN_REFUSED = ("1 error occurred:\n\t* Failed to join %s: dial tcp %s: connect: connection refused\n\n")
+
+
+def member(name, addr, port=8301, status=1, role="consul", dc="dc1", build="1.10.0:4e0a2bda", vsn="2", **tags):
+    """A /v1/agent/members entry with the tags a Consul 1.10 agent announces."""
+    all_tags = {"role": role, "dc": dc, "build": build, "vsn": vsn, "vsn_min": "2", "vsn_max": "3",
+                "segment": "", "id": "%s-id" % name, "acls": "0", "ft_fs": "1", "ft_si": "1"}
+    if role == "consul":
+        all_tags.update({"port": "8300", "raft_vsn": "3", "expect": "3", "wan_join_port": "8302"})
+    all_tags.update(tags)
+    return {"Name": name, "Addr": addr, "Port": port, "Tags": {k: v for k, v in all_tags.items() if v is not None},
+            "Status": status, "ProtocolMin": 1, "ProtocolMax": 5, "ProtocolCur": 2,
+            "DelegateMin": 2, "DelegateMax": 5, "DelegateCur": 4}
 
 
 def _parse_query(raw):
@@ -58,6 +84,12 @@ class FakeAgent:
         self.tombstones = {}  # deleted key -> index of the deletion
         self.index = first_index  # the last Raft index used
         self.requests = []  # (method, target, body) of every request seen
+        self.members = []  # the LAN pool, as /v1/agent/members lists it
+        self.wan_members = []  # the WAN pool (?wan)
+        self.join_errors = {}  # address -> text of the 500 a join through it gets
+        self.joined = []  # (address, wan) of every successful join
+        self.left = False  # PUT /v1/agent/leave was accepted
+        self.overrides = {}  # (method, path) -> (status, headers, body)
 
     # ------------------------------------------------------------ transport
 
@@ -76,6 +108,10 @@ class FakeAgent:
         cleaned = _clean(path)
         if cleaned != path:
             return self._redirect(urllib.parse.quote(cleaned, safe="/$&+,:;=@"), raw_query)
+        if (method, path) in self.overrides:
+            return self.overrides[(method, path)]
+        if path.startswith(AGENT_ROOT):
+            return self._agent(method, path[len(AGENT_ROOT):], _parse_query(raw_query))
         if not path.startswith(KV_ROOT):
             return 404, {"Content-Type": "text/plain; charset=utf-8"}, b"404 page not found\n"
         key = path[len(KV_ROOT):]
@@ -213,3 +249,54 @@ class FakeAgent:
             del self.entries[key]
             self.tombstones[key] = self.index
         return self._json(200, True)
+
+    # ----------------------------------------------------------- membership
+
+    def _agent(self, method, rest, query):
+        endpoint, _, argument = rest.partition("/")
+        if endpoint == "members" and not argument:
+            return self._only(method, "GET") or self._members(query)
+        if endpoint == "join" and argument:
+            return self._only(method, "PUT") or self._join(argument, "wan" in query)
+        if endpoint == "leave" and not argument:
+            if self._only(method, "PUT"):
+                return self._only(method, "PUT")
+            self.left = True
+            return 200, {}, b""
+        if endpoint == "force-leave" and argument:
+            return self._only(method, "PUT") or self._force_leave(argument, query)
+        return 404, {"Content-Type": "text/plain; charset=utf-8"}, b"404 page not found\n"
+
+    @staticmethod
+    def _only(method, allowed):
+        """Consul's 405 for a method the endpoint does not take, else None."""
+        if method == allowed:
+            return None
+        return 405, {"Allow": "OPTIONS," + allowed}, ("method %s not allowed" % method).encode()
+
+    def _members(self, query):
+        segment = query.get("segment", [""])[0]
+        if "wan" in query:
+            if segment not in ("", "_all"):
+                return self._text(400, "Cannot provide a segment with wan=true")
+            return self._json(200, self.wan_members)
+        if segment not in ("", "_all"):
+            return self._text(500, "Network segments are not supported in this version of Consul")
+        return self._json(200, self.members)
+
+    def _join(self, address, wan):
+        if address in self.join_errors:
+            return self._text(500, self.join_errors[address])
+        self.joined.append((address, wan))
+        return 200, {}, b""
+
+    def _force_leave(self, node, query):
+        pool = self.wan_members if "wan" in query else self.members
+        for entry in pool:
+            if entry["Name"] == node:
+                if "prune" in query:
+                    pool.remove(entry)
+                else:
+                    entry["Status"] = STATUS_LEFT
+                return 200, {}, b""
+        return self._text(500, "agent: No node found with name '%s'" % node)
