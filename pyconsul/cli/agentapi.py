@@ -166,6 +166,8 @@ class _Decoder:
             number = int(value)
         except ValueError:  # a fraction or an exponent: Go's ParseInt refuses it
             number = None
+        if low == 0 and value.startswith("-"):
+            number = None  # ParseUint refuses any sign, even on "-0"
         if number is None or not low <= number <= high:
             self.mismatch(value, go_type, field_name)
             return None

@@ -259,10 +259,7 @@ class FakeAgent:
         if endpoint == "join" and argument:
             return self._only(method, "PUT") or self._join(argument, "wan" in query)
         if endpoint == "leave" and not argument:
-            if self._only(method, "PUT"):
-                return self._only(method, "PUT")
-            self.left = True
-            return 200, {}, b""
+            return self._only(method, "PUT") or self._leave()
         if endpoint == "force-leave" and argument:
             return self._only(method, "PUT") or self._force_leave(argument, query)
         return 404, {"Content-Type": "text/plain; charset=utf-8"}, b"404 page not found\n"
@@ -288,6 +285,10 @@ class FakeAgent:
         if address in self.join_errors:
             return self._text(500, self.join_errors[address])
         self.joined.append((address, wan))
+        return 200, {}, b""
+
+    def _leave(self):
+        self.left = True
         return 200, {}, b""
 
     def _force_leave(self, node, query):
