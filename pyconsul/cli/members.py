@@ -74,16 +74,18 @@ def _build(tags):
 
 
 def standard_rows(members):
-    rows = ["Node|Address|Status|Type|Build|Protocol|DC|Segment"]
+    # The columns of the consul 1.10 table users know, without its Segment
+    # column: network segments are an Enterprise feature pyconsul does not have.
+    rows = ["Node|Address|Status|Type|Build|Protocol|DC"]
     for member in members:
         tags = member.tags
         start = [member.name, tcp_address(member.addr, member.port), status_word(member.status)]
         role = tags.get("role")
         if role in (ROLE_SERVER, ROLE_CLIENT):
             kind = "server" if role == ROLE_SERVER else "client"
-            rest = [kind, _build(tags), tags.get("vsn", ""), tags.get("dc", ""), tags["segment"]]
+            rest = [kind, _build(tags), tags.get("vsn", ""), tags.get("dc", "")]
         else:
-            rest = ["unknown", "", "", "", ""]
+            rest = ["unknown", "", "", ""]
         rows.append("|".join(start + rest))
     return rows
 

@@ -32,17 +32,17 @@ class TableLayoutTests(MembersTestCase):
         self.agent.members = [member("agent-two", "127.0.0.2"), member("agent-three", "127.0.0.3"),
                               member("agent-one", "127.0.0.1")]
         self.assertRun(self.members(), 0, table(
-            "Node         Address         Status  Type    Build   Protocol  DC   Segment",
-            "agent-one    127.0.0.1:8301  alive   server  1.10.0  2         dc1  <all>",
-            "agent-three  127.0.0.3:8301  alive   server  1.10.0  2         dc1  <all>",
-            "agent-two    127.0.0.2:8301  alive   server  1.10.0  2         dc1  <all>",
+            "Node         Address         Status  Type    Build   Protocol  DC",
+            "agent-one    127.0.0.1:8301  alive   server  1.10.0  2         dc1",
+            "agent-three  127.0.0.3:8301  alive   server  1.10.0  2         dc1",
+            "agent-two    127.0.0.2:8301  alive   server  1.10.0  2         dc1",
         ))
 
     def test_short_fields_keep_the_header_widths(self):
         self.agent.members = [member("a", "1.2.3.4", port=1, build="1:x", vsn="", dc="d")]
         self.assertRun(self.members(), 0, table(
-            "Node  Address    Status  Type    Build  Protocol  DC  Segment",
-            "a     1.2.3.4:1  alive   server  1                d   <all>",
+            "Node  Address    Status  Type    Build  Protocol  DC",
+            "a     1.2.3.4:1  alive   server  1                d",
         ))
 
     def test_failed_left_leaving_and_unusual_members(self):
@@ -59,23 +59,23 @@ class TableLayoutTests(MembersTestCase):
         # by name within each. An unknown role leaves the last columns empty,
         # padded all the same.
         self.assertRun(self.members(), 0, table(
-            "Node                       Address              Status   Type     Build   Protocol  DC    Segment",
-            "consul-server-long-name-2  10.0.0.2:8301        failed   server   1.10.0  2         dc1   <all>",
-            "s1                         10.0.0.1:8301        alive    server   1.10.0  2         dc1   <all>",
-            "api                        [2001:db8::10]:8301  leaving  client   1.9.5   2         east  <default>",
-            "gateway                    10.0.2.1:8301        alive    unknown" + " " * 26,
-            "old                        10.0.1.9:8301        alive    client   < 0.3   2         dc1   <default>",
-            "web                        10.0.1.5:8301        left     client   1.10.0  2         dc1   <default>",
-            "batch                      10.0.3.1:8301        alive    client   1.10.0  2         dc1   alpha",
+            "Node                       Address              Status   Type     Build   Protocol  DC",
+            "consul-server-long-name-2  10.0.0.2:8301        failed   server   1.10.0  2         dc1",
+            "s1                         10.0.0.1:8301        alive    server   1.10.0  2         dc1",
+            "api                        [2001:db8::10]:8301  leaving  client   1.9.5   2         east",
+            "gateway                    10.0.2.1:8301        alive    unknown" + " " * 20,
+            "old                        10.0.1.9:8301        alive    client   < 0.3   2         dc1",
+            "web                        10.0.1.5:8301        left     client   1.10.0  2         dc1",
+            "batch                      10.0.3.1:8301        alive    client   1.10.0  2         dc1",
         ))
 
     def test_non_ascii_names_widen_their_column_by_their_bytes(self):
         # "nœud" is 4 characters but 5 bytes: the column is 5 wide, as consul's is.
         self.agent.members = [member("nœud", "10.0.0.1"), member("ab", "10.0.0.2")]
         self.assertRun(self.members(), 0, table(
-            "Node   Address        Status  Type    Build   Protocol  DC   Segment",
-            "ab     10.0.0.2:8301  alive   server  1.10.0  2         dc1  <all>",
-            "nœud   10.0.0.1:8301  alive   server  1.10.0  2         dc1  <all>",
+            "Node   Address        Status  Type    Build   Protocol  DC",
+            "ab     10.0.0.2:8301  alive   server  1.10.0  2         dc1",
+            "nœud   10.0.0.1:8301  alive   server  1.10.0  2         dc1",
         ))
 
     def test_detailed(self):
@@ -109,9 +109,9 @@ class TableLayoutTests(MembersTestCase):
         # Sorted by the name as given (a space sorts first), printed trimmed;
         # an address Go cannot parse loses its host.
         self.assertRun(self.members(), 0, table(
-            "Node    Address        Status  Type     Build  Protocol  DC  Segment",
-            "padded  :8301          alive   unknown" + " " * 23,
-            "mapped  10.0.0.4:8301  alive   client   < 0.3  3             <default>",
+            "Node    Address        Status  Type     Build  Protocol  DC",
+            "padded  :8301          alive   unknown" + " " * 19,
+            "mapped  10.0.0.4:8301  alive   client   < 0.3  3" + " " * 9,
         ))
 
 
@@ -153,9 +153,9 @@ class FlagTests(MembersTestCase):
     def test_wan(self):
         self.agent.wan_members = [member("s1.dc1", "10.0.0.1", port=8302), member("s9.dc2", "10.9.0.1", port=8302)]
         self.assertRun(self.members("-wan"), 0, table(
-            "Node    Address        Status  Type    Build   Protocol  DC   Segment",
-            "s1.dc1  10.0.0.1:8302  alive   server  1.10.0  2         dc1  <all>",
-            "s9.dc2  10.9.0.1:8302  alive   server  1.10.0  2         dc1  <all>",
+            "Node    Address        Status  Type    Build   Protocol  DC",
+            "s1.dc1  10.0.0.1:8302  alive   server  1.10.0  2         dc1",
+            "s9.dc2  10.9.0.1:8302  alive   server  1.10.0  2         dc1",
         ))
         self.assertEqual(self.agent.requests[-1][:2], ("GET", "/v1/agent/members?segment=_all&wan=1"))
 
@@ -164,10 +164,9 @@ class FlagTests(MembersTestCase):
             b"Error retrieving members: Unexpected response code: 500 "
             b"(Network segments are not supported in this version of Consul)\n"))
         self.assertEqual(self.agent.requests[-1][1], "/v1/agent/members?segment=alpha")
-        # Asked for one segment, servers are not shown as members of all of them.
         self.agent.overrides[("GET", "/v1/agent/members")] = (200, {}, json.dumps([member("s1", "10.0.0.1")]).encode())
         status, stdout, _ = self.members("-segment=")
-        self.assertEqual((status, stdout.split()[-1]), (0, b"<default>"))
+        self.assertEqual((status, stdout.split()[-1]), (0, b"dc1"))
 
     def test_flag_errors(self):
         status, stdout, stderr = self.members("-status")
