@@ -75,7 +75,14 @@ class Agent:
     def start(self):
         log = open(self.log_path, "ab")
         self.process = subprocess.Popen(
-            self.command(), cwd=self.workdir, env=environment(), stdout=log, stderr=subprocess.STDOUT
+            self.command(),
+            cwd=self.workdir,
+            env=environment(),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            # As from a terminal: Ctrl-C (SIGINT) is not ignored, even when
+            # the test runner itself was started in the background.
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
         )
         log.close()
         self.testcase.addCleanup(self.stop)

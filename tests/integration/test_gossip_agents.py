@@ -91,8 +91,28 @@ class MembershipTranscriptTests(SynchronousTestCase):
         pyconsul_cli("join", one.address, http=two.http)
         wait_for(lambda: statuses(one).get("node2") == "alive", what="node2 alive")
         two.kill(signal.SIGINT)
-        self.assertEqual(two.process.returncode, 0)
+        # twistd stops cleanly, then exits by the signal that stopped it.
+        self.assertEqual(two.process.returncode, -signal.SIGINT)
+        self.assertIn("Graceful leave complete", two.log())
         wait_for(lambda: statuses(one).get("node2") == "left", what="node2 left")
+
+    def test_signals_follow_each_modes_defaults(self):
+        # Clients leave on SIGTERM; servers do not leave on Ctrl-C, so a
+        # restart keeps their place (peers see them fail).
+        one, two, three = start_agents(self, ["127.0.0.11", "127.0.0.12", "127.0.0.13"])
+        server = Agent(self, "127.0.0.14", ["--server", "--data-dir", os.path.abspath(self.mktemp()),
+                                            "--node", "server2", "--config-file", config_file(self)])
+        server.start()
+        wait_for(lambda: _answers(server), what="the second server")
+        for agent in (two, server):
+            pyconsul_cli("join", one.address, http=agent.http)
+        wait_for(lambda: statuses(one).get("server2") == "alive", what="server2 alive")
+        wait_for(lambda: statuses(one).get("node2") == "alive", what="node2 alive")
+        two.kill(signal.SIGTERM)
+        server.kill(signal.SIGINT)
+        self.assertNotIn("Graceful leave complete", server.log())
+        wait_for(lambda: statuses(one).get("node2") == "left", what="node2 left")
+        wait_for(lambda: statuses(one).get("server2") == "failed", what="server2 failed", timeout=60)
 
     def test_a_failed_member_that_returns_is_alive_again(self):
         one, two = start_agents(self, ["127.0.0.6", "127.0.0.7"])
