@@ -46,6 +46,15 @@ class Command:
     def execute(self, parsed, console):
         raise NotImplementedError
 
+    def refuse_arguments(self, parsed, console):
+        """For commands that take none: True (after saying so) if some came."""
+        if not parsed.args:
+            return False
+        # Go's %v of a []string: [a b]
+        console.err("Error found unexpected args: [%s]" % " ".join(parsed.args))
+        console.out(self.help_text())
+        return True
+
     def subcommand(self, name):
         return None
 

@@ -124,3 +124,13 @@ def client_config(parsed, environ):
 def make_client(parsed, console):
     """An http.Client for these flags; raises http.ConfigError with Go's wording."""
     return http.Client(client_config(parsed, console.environ), transport=console.transport)
+
+
+def connect(api, parsed, console):
+    """``api(client)`` for these flags, or None after saying why the agent
+    cannot be reached."""
+    try:
+        return api(make_client(parsed, console))
+    except http.ApiError as error:
+        console.err("Error connecting to Consul agent: %s" % error)
+        return None

@@ -9,7 +9,7 @@ from pyconsul.cli.agentapi import Agent
 from pyconsul.cli.command import Command
 from pyconsul.cli.flags import BoolFlag
 from pyconsul.cli.http import ApiError
-from pyconsul.cli.httpflags import CLIENT_FLAGS, make_client
+from pyconsul.cli.httpflags import CLIENT_FLAGS, connect
 
 
 class JoinCommand(Command):
@@ -36,10 +36,8 @@ Usage: {prog} join [options] ADDRESS...
             console.err()
             console.err(self.help_text())
             return 1
-        try:
-            agent = Agent(make_client(parsed, console))
-        except ApiError as error:
-            console.err("Error connecting to Consul agent: %s" % error)
+        agent = connect(Agent, parsed, console)
+        if agent is None:
             return 1
         joined = 0
         for address in addresses:

@@ -32,10 +32,7 @@ Usage: {prog} keygen
         self.random_bytes = random_bytes
 
     def execute(self, parsed, console):
-        if parsed.args:
-            # consul keygen ignores arguments; a stray one is more likely a mistake.
-            console.err("Error found unexpected args: [%s]" % " ".join(parsed.args))
-            console.out(self.help_text())
+        if self.refuse_arguments(parsed, console):
             return 1
         try:
             key = new_key(self.random_bytes)

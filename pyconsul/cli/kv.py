@@ -10,7 +10,7 @@ plain words instead of naming Go types.
 from pyconsul.cli.command import Command, Group
 from pyconsul.cli.flags import BoolFlag, StringFlag, Uint64Flag
 from pyconsul.cli.http import ApiError
-from pyconsul.cli.httpflags import ALL_HTTP_FLAGS, make_client
+from pyconsul.cli.httpflags import ALL_HTTP_FLAGS, connect
 from pyconsul.cli.kvapi import KV, KVPair
 from pyconsul.cli.kvdata import DataError, ImportFormatError, parse_entries, read_data_argument
 from pyconsul.cli.tabwriter import TabWriter
@@ -19,12 +19,7 @@ from pyconsul.golang import json as go_json
 
 
 def _connect(parsed, console):
-    """The KV API for these flags, or None after reporting why there is none."""
-    try:
-        return KV(make_client(parsed, console))
-    except ApiError as error:
-        console.err("Error connecting to Consul agent: %s" % error)
-        return None
+    return connect(KV, parsed, console)
 
 
 def _single_key_argument(args, console):

@@ -7,7 +7,7 @@ gives up its place in the Raft configuration first.
 from pyconsul.cli.agentapi import Agent
 from pyconsul.cli.command import Command
 from pyconsul.cli.http import ApiError
-from pyconsul.cli.httpflags import CLIENT_FLAGS, make_client
+from pyconsul.cli.httpflags import CLIENT_FLAGS, connect
 
 
 class LeaveCommand(Command):
@@ -22,15 +22,10 @@ Usage: {prog} leave [options]
     flag_groups = (CLIENT_FLAGS,)
 
     def execute(self, parsed, console):
-        if parsed.args:
-            # Go's %v of a []string: [a b]
-            console.err("Error found unexpected args: [%s]" % " ".join(parsed.args))
-            console.out(self.help_text())
+        if self.refuse_arguments(parsed, console):
             return 1
-        try:
-            agent = Agent(make_client(parsed, console))
-        except ApiError as error:
-            console.err("Error connecting to Consul agent: %s" % error)
+        agent = connect(Agent, parsed, console)
+        if agent is None:
             return 1
         try:
             agent.leave()

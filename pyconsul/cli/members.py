@@ -29,7 +29,7 @@ from pyconsul.cli.columnize import columnize
 from pyconsul.cli.command import Command
 from pyconsul.cli.flags import BoolFlag, StringFlag
 from pyconsul.cli.http import ApiError
-from pyconsul.cli.httpflags import CLIENT_FLAGS, make_client
+from pyconsul.cli.httpflags import CLIENT_FLAGS, connect
 from pyconsul.cli.netaddr import tcp_address
 
 EXIT_NO_MATCH = 2
@@ -133,20 +133,15 @@ Usage: {prog} members [options]
     )
 
     def execute(self, parsed, console):
-        if parsed.args:
-            # consul members ignores arguments; a stray one is more likely a mistake.
-            console.err("Error found unexpected args: [%s]" % " ".join(parsed.args))
-            console.out(self.help_text())
+        if self.refuse_arguments(parsed, console):
             return 1
         try:
             status_pattern = re.compile(parsed.status)
         except re.error as error:
             console.err("Failed to compile status regexp: %s" % error)
             return 1
-        try:
-            agent = Agent(make_client(parsed, console))
-        except ApiError as error:
-            console.err("Error connecting to Consul agent: %s" % error)
+        agent = connect(Agent, parsed, console)
+        if agent is None:
             return 1
         try:
             members = agent.members(wan=parsed.wan, segment=parsed.segment)
