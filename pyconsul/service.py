@@ -124,6 +124,22 @@ class JoinService(Service):
             self._retry.cancel()
 
 
+class CallbackService(Service):
+    """A part of the agent that only needs to be told to start and stop."""
+
+    def __init__(self, start, stop):
+        self._start = start
+        self._stop = stop
+
+    def startService(self):
+        super().startService()
+        self._start()
+
+    def stopService(self):
+        super().stopService()
+        return self._stop()
+
+
 class ThreadPoolService(Service):
     def __init__(self, pool):
         self.pool = pool
@@ -182,6 +198,7 @@ class AgentService(MultiService):
         listeners=(),
         pools=(),
         joiner=None,
+        extras=(),
         on_stopped=None,
     ):
         super().__init__()
@@ -193,11 +210,13 @@ class AgentService(MultiService):
         self.joiner = joiner
         self.pools = list(pools)
         self.listeners = list(listeners)
+        # Started last, stopped first: parts that use everything above.
+        self.extras = list(extras)
         self.on_stopped = on_stopped
         # Why we are stopping: "interrupt" (SIGINT), "terminate" (SIGTERM),
         # "leave" (the agent left through the API), or None.
         self.stop_reason = None
-        for child in [*self.pools, gossip, *self.listeners, joiner]:
+        for child in [*self.pools, gossip, *self.listeners, joiner, *self.extras]:
             if child is not None:
                 child.setServiceParent(self)
 
@@ -224,6 +243,8 @@ class AgentService(MultiService):
                 child.stopService()
             # One line for the user, and a non-zero exit: not a traceback.
             raise SystemExit("pyconsul: %s" % error)
+        for extra in self.extras:
+            extra.startService()
         if self.joiner is not None:
             self.joiner.startService()
 
@@ -262,6 +283,9 @@ class AgentService(MultiService):
                 self.log.warn("The leave did not finish in {t:.0f} s; stopping", t=self.LEAVE_TIMEOUT)
         if self.joiner is not None and self.joiner.running:
             self.joiner.stopService()
+        for extra in reversed(self.extras):
+            if extra.running:
+                yield maybeDeferred(extra.stopService)
         for child in [*reversed(self.listeners), self.gossip]:
             if child is not None and child.running:
                 yield maybeDeferred(child.stopService)

@@ -18,7 +18,7 @@ from twisted.web.server import Site
 from pyconsul import config as agent_config
 from pyconsul import logs
 from pyconsul.agent.agent import Agent, build_tag
-from pyconsul.agent.router import RPCRouter
+from pyconsul.agent.router import RPCRouter, server_addresses
 from pyconsul.codec.gossip import Keyring
 from pyconsul.core.serf.node import SerfNode
 from pyconsul.core.serf.tags import consul_tags
@@ -26,11 +26,16 @@ from pyconsul.core.swim.config import SwimConfig
 from pyconsul.http.api import HTTPApi
 from pyconsul.logs import Logger
 from pyconsul.net.gossip import GossipDriver
-from pyconsul.net.raft_driver import RaftDriver
+from pyconsul.net.mux import RPC_CONSUL, RPC_RAFT, MuxFactory
+from pyconsul.net.raft_driver import RaftDriver, run_now
+from pyconsul.net.raft_transport import RaftTransport
+from pyconsul.net.rpc import RPCClientPool, RPCServerProtocol
 from pyconsul.server.endpoints import ServerEndpoints
+from pyconsul.server.membership import ServerMembership
 from pyconsul.server.server import ConsulServer
 from pyconsul.service import (
     AgentService,
+    CallbackService,
     DataDirLock,
     GossipService,
     JoinService,
@@ -112,30 +117,31 @@ def build_agent(config, reactor):
     if config.data_dir is not None:
         lock = DataDirLock(config.data_dir)
         lock.acquire()
-    pools = []
-    server = None
-    endpoints = None
-    if config.server:
-        server, pools = _build_server(config, reactor)
-        endpoints = ServerEndpoints(server, reactor, random.Random())
-    rpc = RPCRouter(config.datacenter, endpoints)
     lan = _build_gossip(config, reactor)
+    pool = RPCClientPool(reactor)
+    server = endpoints = None
+    pools, listeners, extras = [], [], []
+    if config.server:
+        server, pools, transport = _build_server(config, reactor)
+        endpoints = ServerEndpoints(server, reactor, random.Random(), pool=pool)
+        mux = MuxFactory({RPC_CONSUL: lambda: RPCServerProtocol(endpoints.call), RPC_RAFT: transport.inbound})
+        listeners.append(_listener("server RPC", reactor, config.bind_addr, config.ports.server, mux))
+        membership = ServerMembership(config, server.driver, lan, reactor)
+        extras.append(CallbackService(membership.start, membership.stop))
+        extras.append(CallbackService(lambda: None, transport.stop))
+    extras.append(CallbackService(lambda: None, pool.close))
+    rpc = RPCRouter(
+        config.datacenter,
+        endpoints,
+        pool=pool,
+        servers=lambda: server_addresses(lan.members(), config.datacenter),
+    )
     agent = Agent(config, lan, server, shutdown=reactor.stop)
     api = HTTPApi(rpc, agent=agent, clock=reactor, max_value_size=config.kv_max_value_size)
-    listeners = []
     if config.ports.http != -1:
         site = APISite(api.resource())
         for address in config.client_addrs:
-            listeners.append(
-                ListeningService(
-                    "HTTP",
-                    lambda address=address: reactor.listenTCP(
-                        config.ports.http, site, interface=address
-                    ),
-                    address,
-                    config.ports.http,
-                )
-            )
+            listeners.append(_listener("HTTP", reactor, address, config.ports.http, site))
     service = AgentService(
         config,
         reactor,
@@ -145,10 +151,17 @@ def build_agent(config, reactor):
         listeners=listeners,
         pools=pools,
         joiner=JoinService(agent, reactor, config.start_join, config.retry_join),
+        extras=extras,
         on_stopped=lock.release if lock else None,
     )
     reactor.callWhenRunning(service.watch_signals)
     return service
+
+
+def _listener(what, reactor, address, port, factory):
+    return ListeningService(
+        what, lambda: reactor.listenTCP(port, factory, interface=address), address, port
+    )
 
 
 def _build_gossip(config, reactor):
@@ -202,6 +215,7 @@ def _build_server(config, reactor):
     driver_options = {}
     if run_in_thread is not None:
         driver_options = {"run_in_thread": run_in_thread, "run_snapshot_in_thread": run_snapshot}
+    transport = RaftTransport(reactor, snapshot_store, run_snapshot or run_now)
     driver = RaftDriver(
         node_id=config.node_id,
         address=config.server_address,
@@ -215,9 +229,10 @@ def _build_server(config, reactor):
         snapshot_threshold=config.raft_snapshot_threshold,
         trailing_logs=config.raft_trailing_logs,
         on_fatal=lambda failure: _stop_after_fatal(reactor),
+        transport=transport,
         **driver_options,
     )
-    return ConsulServer(driver=driver, fsm=fsm, clock=reactor), pools
+    return ConsulServer(driver=driver, fsm=fsm, clock=reactor), pools, transport
 
 
 def _stop_after_fatal(reactor):

@@ -1,14 +1,19 @@
-"""Where an RPC goes: this agent's own server, or nowhere yet.
+"""Where an RPC goes: this agent's own server, or a server found by gossip.
 
 Every HTTP endpoint calls :meth:`RPCRouter.call`; the router checks the
-datacenter and hands the call to the server that should answer it. Other
-datacenters (WAN federation) and client agents forwarding to servers plug in
-here, without touching the endpoints.
+datacenter and hands the call to the server that should answer it. On a
+server agent that is its own server (which forwards to the leader when it
+must); a client agent picks one of the servers gossip knows about and moves
+on to another when one cannot be reached. Other datacenters (WAN federation)
+plug in here too, without touching the endpoints.
 """
+
+import random
 
 from twisted.internet.defer import fail
 
-from pyconsul.server.errors import NoPathToDatacenter, RPCError
+from pyconsul.server.endpoints import forwarding_timeout
+from pyconsul.server.errors import NoPathToDatacenter, RPCError, RPCUnavailable
 
 
 class NoServers(RPCError):
@@ -16,15 +21,45 @@ class NoServers(RPCError):
         super().__init__("No known Consul servers")
 
 
+def server_addresses(members, datacenter):
+    """RPC addresses of the alive servers of ``datacenter`` among gossip members."""
+    addresses = []
+    for member in members:
+        tags = member.tags
+        if member.status != 1 or tags.get("role") != "consul" or tags.get("dc") != datacenter:
+            continue
+        port = tags.get("port", "")
+        if port.isdigit():
+            host = "[%s]" % member.addr if ":" in member.addr else member.addr
+            addresses.append("%s:%s" % (host, port))
+    return addresses
+
+
 class RPCRouter:
-    def __init__(self, datacenter, local_server=None):
+    def __init__(self, datacenter, local_server=None, pool=None, servers=lambda: (), rng=None):
         self.datacenter = datacenter
         self.local_server = local_server  # ServerEndpoints on a server agent
+        self.pool = pool  # RPCClientPool, on a client agent
+        self.servers = servers  # () -> RPC addresses of known servers
+        self.rng = rng or random.Random()
 
     def call(self, method, args):
         datacenter = args.get("Datacenter") or self.datacenter
         if datacenter != self.datacenter:
             return fail(NoPathToDatacenter())
-        if self.local_server is None:
+        if self.local_server is not None:
+            return self.local_server.call(method, args)
+        return self._call_a_server(method, args, tried=())
+
+    def _call_a_server(self, method, args, tried):
+        candidates = [s for s in self.servers() if s not in tried]
+        if self.pool is None or not candidates:
             return fail(NoServers())
-        return self.local_server.call(method, args)
+        server = self.rng.choice(candidates)
+        d = self.pool.call(server, method, args, timeout=forwarding_timeout(args))
+
+        def failover(failure):
+            failure.trap(RPCUnavailable)
+            return self._call_a_server(method, args, tried + (server,))
+
+        return d.addErrback(failover)

@@ -151,8 +151,25 @@ class RaftDriver:
         if self.bootstrap and self.node.log.last_index() == 0 and self.node.term == 0:
             self.log.info("Bootstrapping a new cluster with this server as its only voter")
             self.node.bootstrap(Configuration([Server(self.node_id, self.address)]))
+        if self.transport is not None:
+            self.transport.address_of = self._address_of
+            self.transport.on_message = self.receive
         self._ticker = self.clock.callLater(self.tick_seconds, self._tick)
         self._process()
+
+    def _address_of(self, server_id):
+        server = self.node.configuration.server(server_id)
+        return server.address if server is not None else None
+
+    def can_bootstrap(self):
+        """Whether this server has never had any Raft state."""
+        return self.node.log.last_index() == 0 and self.node.term == 0
+
+    def bootstrap_cluster(self, configuration):
+        """Start a new cluster with ``configuration`` (see bootstrap_expect)."""
+        if self.can_bootstrap():
+            self.node.bootstrap(configuration)
+            self._schedule()
 
     def stop(self):
         """Stop ticking, fail what is pending, and wait for the disk."""
@@ -223,6 +240,23 @@ class RaftDriver:
         self.node.step(msg)
         self._schedule()
 
+    def add_server(self, server_id, address):
+        """Add a voter; fires once the new configuration is committed."""
+        return self._change(self.node.add_server(server_id, address))
+
+    def remove_server(self, server_id):
+        return self._change(self.node.remove_server(server_id))
+
+    def transfer_leadership(self, target=None):
+        self.node.transfer_leadership(target)
+        self._schedule()
+
+    def _change(self, index):
+        d = Deferred()
+        self._proposals[index] = (self.node.term, d)
+        self._schedule()
+        return d
+
     # -- status ----------------------------------------------------------------
 
     @property
@@ -251,6 +285,9 @@ class RaftDriver:
 
     def peers(self):
         return [s.address for s in self.node.configuration.servers if s.voter]
+
+    def configuration(self):
+        return self.node.configuration
 
     # -- the loop ------------------------------------------------------------------
 

@@ -45,6 +45,14 @@ class WatchSet:
         return fired
 
 
+def query_timeout_bound(wait):
+    """The longest a blocking query with this ``wait`` may hold."""
+    if wait is None or wait <= 0:
+        wait = DEFAULT_WAIT
+    wait = min(wait, MAX_WAIT)
+    return wait + wait / JITTER_FRACTION
+
+
 def query_timeout(wait, rng):
     """The time a blocking query may hold, jitter included."""
     if wait is None or wait <= 0:

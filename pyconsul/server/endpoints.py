@@ -7,10 +7,10 @@ calls can later travel between agents as msgpack. Reads take Consul's
 and ``LastContact`` beside their result.
 """
 
-from twisted.internet.defer import maybeDeferred
+from twisted.internet.defer import fail, maybeDeferred
 
-from pyconsul.server.blocking import blocking_query
-from pyconsul.server.errors import BadRequest, RPCError
+from pyconsul.server.blocking import blocking_query, query_timeout_bound
+from pyconsul.server.errors import BadRequest, NoClusterLeader, RPCError
 from pyconsul.state import commands
 
 
@@ -22,12 +22,29 @@ def _consistency(options):
     return "default"
 
 
+# Any server answers these itself; everything else but a stale read is the
+# leader's to answer, and a follower forwards it there.
+ANSWERED_LOCALLY = frozenset({"Status.Leader", "Status.Peers"})
+MAX_FORWARDS = 3  # a request that keeps meeting deposed leaders gives up
+WRITE_TIMEOUT = 30.0
+BLOCKING_MARGIN = 30.0
+
+
+def forwarding_timeout(args):
+    """How long a forwarded call may take: a blocking read its whole wait."""
+    options = args.get("QueryOptions") or {}
+    if options.get("MinQueryIndex"):
+        return query_timeout_bound(options.get("MaxQueryTime")) + BLOCKING_MARGIN
+    return WRITE_TIMEOUT
+
+
 class ServerEndpoints:
-    def __init__(self, server, clock, rng):
+    def __init__(self, server, clock, rng, pool=None):
         self.server = server
         self.store = server.store
         self.clock = clock
         self.rng = rng
+        self.pool = pool  # RPCClientPool, for forwarding to the leader
         self.methods = {
             "KVS.Apply": self.kvs_apply,
             "KVS.Get": self.kvs_get,
@@ -41,7 +58,32 @@ class ServerEndpoints:
         handler = self.methods.get(method)
         if handler is None:
             return maybeDeferred(self._unknown, method)
+        if self._must_forward(method, args):
+            return self._forward(method, args)
         return maybeDeferred(handler, args)
+
+    def _must_forward(self, method, args):
+        if method in ANSWERED_LOCALLY or self.server.driver.is_leader:
+            return False
+        options = args.get("QueryOptions") or {}
+        return not options.get("AllowStale")
+
+    def _forward(self, method, args):
+        """Send the call to the leader once one is known (Consul's forward)."""
+        hops = args.get("ForwardHops", 0)
+        if self.pool is None or hops >= MAX_FORWARDS:
+            return fail(NoClusterLeader())
+
+        def leader_known(_):
+            if self.server.driver.is_leader:
+                return self.call(method, args)  # we won an election meanwhile
+            address = self.server.driver.leader_address
+            if not address:
+                raise NoClusterLeader()
+            forwarded = dict(args, ForwardHops=hops + 1)
+            return self.pool.call(address, method, forwarded, timeout=forwarding_timeout(args))
+
+        return self.server.wait_for_leader().addCallback(leader_known)
 
     @staticmethod
     def _unknown(method):

@@ -30,3 +30,7 @@ class PermissionDenied(RPCError):
 
     def __init__(self):
         super().__init__("Permission denied")
+
+
+class RPCUnavailable(RPCError):
+    """A server could not be reached, or the connection to it broke."""

@@ -56,7 +56,7 @@ class ConsulServer:
         for d in waiters:
             d.callback(None)
 
-    def _wait_for_leader(self):
+    def wait_for_leader(self):
         """Fires when a leader is known, or after the hold timeout."""
         if self.driver.known_leader:
             return succeed(None)
@@ -81,15 +81,16 @@ class ConsulServer:
         a leader and fails unless it is this server."""
         if self.driver.is_leader:
             return None
-        return self._wait_for_leader().addCallback(self._check_leader)
+        return self.wait_for_leader().addCallback(self._check_leader)
 
     def _check_leader(self, _):
         if not self.driver.known_leader:
             raise NoClusterLeader()
         if not self.driver.is_leader:
-            # Forwarding to another server arrives with server-to-server RPC;
-            # until then a server is always its own cluster's only member.
-            raise RPCError("this server is not the leader (%s is)" % self.driver.leader_address)
+            # The endpoints forward to the leader before coming here; this
+            # server lost the leadership in between: the caller may retry.
+            raise RPCError("leadership lost while handling the request; %s leads now"
+                           % (self.driver.leader_address or "no server"))
 
     # -- the two calls -----------------------------------------------------------
 
