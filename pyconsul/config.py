@@ -172,6 +172,7 @@ class AgentConfig:
     raft_trailing_logs: int = attr.ib()
     # gossip_lan overrides, in seconds for durations: {} keeps the defaults.
     gossip_lan: dict = attr.ib(factory=dict)
+    fault_injection: bool = attr.ib(default=False)
 
     @property
     def server_address(self):
@@ -296,7 +297,7 @@ def _origin(sources, path):
 # -- building the configuration ----------------------------------------------------
 
 
-def build(flag_values, config_files=(), config_dirs=(), dev=False, hostname=None):
+def build(flag_values, config_files=(), config_dirs=(), dev=False, hostname=None, fault_injection=False):
     """AgentConfig from flags (already in JSON shape) and config files.
 
     Returns ``(config, warnings)``; raises ConfigError.
@@ -322,7 +323,8 @@ def build(flag_values, config_files=(), config_dirs=(), dev=False, hostname=None
     def origin(key):
         return _origin(sources, key)
 
-    return _finish(merged, dev, hostname, origin), warnings
+    config = _finish(merged, dev, hostname, origin)
+    return attr.evolve(config, fault_injection=fault_injection), warnings
 
 
 def _finish(merged, dev, hostname, origin):
@@ -520,6 +522,12 @@ AGENT_FLAGS = (
     AgentFlag("log-level", STR, "log_level", "trace, debug, info, warn or error."),
     AgentFlag("config-file", STR_LIST, None, "A JSON configuration file (repeatable)."),
     AgentFlag("config-dir", STR_LIST, None, "A directory of JSON configuration files (repeatable)."),
+    AgentFlag(
+        "enable-fault-injection",
+        BOOL,
+        None,
+        "For tests: accept PUT /v1/debug/faults, which cuts this agent off from given hosts.",
+    ),
 )
 
 
@@ -540,4 +548,5 @@ def build_from_flags(values, hostname=None):
         config_dirs=values.get("config-dir", ()),
         dev=bool(values.get("dev")),
         hostname=hostname,
+        fault_injection=bool(values.get("enable-fault-injection")),
     )

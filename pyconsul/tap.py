@@ -25,6 +25,7 @@ from pyconsul.core.serf.tags import consul_tags
 from pyconsul.core.swim.config import SwimConfig
 from pyconsul.http.api import HTTPApi
 from pyconsul.logs import Logger
+from pyconsul.net.faults import NO_FAULTS, Faults
 from pyconsul.net.gossip import GossipDriver
 from pyconsul.net.mux import RPC_CONSUL, RPC_RAFT, MuxFactory
 from pyconsul.net.raft_driver import RaftDriver, run_now
@@ -117,13 +118,16 @@ def build_agent(config, reactor):
     if config.data_dir is not None:
         lock = DataDirLock(config.data_dir)
         lock.acquire()
-    lan = _build_gossip(config, reactor)
-    pool = RPCClientPool(reactor)
+    faults = Faults() if config.fault_injection else NO_FAULTS
+    lan = _build_gossip(config, reactor, faults)
+    pool = RPCClientPool(reactor, faults=faults, bind_address=config.bind_addr)
     server = endpoints = None
     pools, listeners, extras = [], [], []
     if config.server:
-        server, pools, transport = _build_server(config, reactor)
-        endpoints = ServerEndpoints(server, reactor, random.Random(), pool=pool)
+        server, pools, transport = _build_server(config, reactor, faults)
+        endpoints = ServerEndpoints(
+            server, reactor, random.Random(), pool=pool, node_name=lambda node_id: _node_name(lan, node_id)
+        )
         mux = MuxFactory({RPC_CONSUL: lambda: RPCServerProtocol(endpoints.call), RPC_RAFT: transport.inbound})
         listeners.append(_listener("server RPC", reactor, config.bind_addr, config.ports.server, mux))
         membership = ServerMembership(config, server.driver, lan, reactor)
@@ -137,7 +141,13 @@ def build_agent(config, reactor):
         servers=lambda: server_addresses(lan.members(), config.datacenter),
     )
     agent = Agent(config, lan, server, shutdown=reactor.stop)
-    api = HTTPApi(rpc, agent=agent, clock=reactor, max_value_size=config.kv_max_value_size)
+    api = HTTPApi(
+        rpc,
+        agent=agent,
+        clock=reactor,
+        max_value_size=config.kv_max_value_size,
+        faults=faults if config.fault_injection else None,
+    )
     if config.ports.http != -1:
         site = APISite(api.resource())
         for address in config.client_addrs:
@@ -158,13 +168,20 @@ def build_agent(config, reactor):
     return service
 
 
+def _node_name(lan, node_id):
+    for member in lan.members():
+        if member.tags.get("id") == node_id:
+            return member.name
+    return ""
+
+
 def _listener(what, reactor, address, port, factory):
     return ListeningService(
         what, lambda: reactor.listenTCP(port, factory, interface=address), address, port
     )
 
 
-def _build_gossip(config, reactor):
+def _build_gossip(config, reactor, faults):
     tags = consul_tags(
         server=config.server,
         datacenter=config.datacenter,
@@ -188,10 +205,10 @@ def _build_gossip(config, reactor):
             SwimConfig.local() if config.dev else SwimConfig.lan(), **config.gossip_lan
         ),
     )
-    return GossipDriver(node, reactor, keyring=keyring, pool="LAN")
+    return GossipDriver(node, reactor, keyring=keyring, pool="LAN", faults=faults)
 
 
-def _build_server(config, reactor):
+def _build_server(config, reactor, faults):
     fsm = FSM()
     pools = []
     if config.data_dir is None:
@@ -215,7 +232,9 @@ def _build_server(config, reactor):
     driver_options = {}
     if run_in_thread is not None:
         driver_options = {"run_in_thread": run_in_thread, "run_snapshot_in_thread": run_snapshot}
-    transport = RaftTransport(reactor, snapshot_store, run_snapshot or run_now)
+    transport = RaftTransport(
+        reactor, snapshot_store, run_snapshot or run_now, faults=faults, bind_address=config.bind_addr
+    )
     driver = RaftDriver(
         node_id=config.node_id,
         address=config.server_address,

@@ -89,6 +89,7 @@ class ClientConfig:
     token: str = ""
     token_file: str = ""
     datacenter: str = ""
+    stale: bool = False  # let any server answer reads (Go's QueryOptions.AllowStale)
     namespace: str = ""
     basic_auth: tuple = None
     tls: TLSSettings = field(default_factory=TLSSettings)
@@ -255,6 +256,8 @@ class Client:
             query["dc"] = self.config.datacenter
         if self.config.namespace:
             query["ns"] = self.config.namespace
+        if self.config.stale and method == "GET":
+            query["stale"] = ""
         query.update(params or {})
         target = escape_path(self.endpoint.path_prefix + path)
         encoded = encode_query(query)

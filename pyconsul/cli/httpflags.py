@@ -100,6 +100,7 @@ _CONFIG_FIELDS = {
     "token": ("token",),
     "token-file": ("token_file",),
     "datacenter": ("datacenter",),
+    "stale": ("stale",),
     "namespace": ("namespace",),
     "ca-file": ("tls", "ca_file"),
     "ca-path": ("tls", "ca_path"),

@@ -43,6 +43,7 @@ COMMANDS = {
     "join": CommandEntry("pyconsul.cli.join", "Tells the agent to join a cluster"),
     "keygen": CommandEntry("pyconsul.cli.keygen", "Generates a new gossip encryption key"),
     "kv": CommandEntry("pyconsul.cli.kv", "Reads and writes the key-value store", "kv_group"),
+    "operator": CommandEntry("pyconsul.cli.operator", "Operator tools for the servers", "operator_group"),
     "leave": CommandEntry("pyconsul.cli.leave", "Makes the agent leave the cluster gracefully and stop"),
     "members": CommandEntry("pyconsul.cli.members", "Lists the members of the cluster"),
     "version": CommandEntry("pyconsul.cli.version", "Prints the pyconsul version"),

@@ -1,6 +1,8 @@
 """The HTTP API's routes. Each area of the API is a class of its own; this
 module only maps paths to them, all through the same plumbing."""
 
+import json
+
 from klein import Klein
 from twisted.internet.defer import Deferred
 from twisted.web.resource import Resource
@@ -11,8 +13,10 @@ from pyconsul.server.errors import RPCError
 
 from pyconsul.http.agent import AgentEndpoint
 from pyconsul.http.kv import KVEndpoint
+from pyconsul.http.operator import OperatorEndpoint
 from pyconsul.http.plumbing import endpoint, redirect
-from pyconsul.http.response import error_body
+from pyconsul.http.request import BadRequest
+from pyconsul.http.response import error_body, json_body
 from pyconsul.http.status import StatusEndpoint
 
 
@@ -22,12 +26,14 @@ class HTTPApi:
     # router, decides what to do with such paths (Consul redirects them).
     app.url_map.merge_slashes = False
 
-    def __init__(self, rpc, agent=None, clock=None, max_value_size=None):
+    def __init__(self, rpc, agent=None, clock=None, max_value_size=None, faults=None):
         self.rpc = rpc
         kwargs = {} if max_value_size is None else {"max_value_size": max_value_size}
         self.kv = KVEndpoint(rpc, **kwargs)
         self.status = StatusEndpoint(rpc)
+        self.operator = OperatorEndpoint(rpc)
         self.agent = AgentEndpoint(agent, clock) if agent is not None else None
+        self.faults = faults  # only with -enable-fault-injection
 
     def resource(self):
         # The KV store is the API's hot path, and Klein's per-request route
@@ -56,6 +62,16 @@ class HTTPApi:
     @endpoint("GET")
     def status_peers(self, call):
         return self.status.peers(call)
+
+    @app.route("/v1/operator/raft/configuration")
+    @endpoint("GET")
+    def operator_raft_configuration(self, call):
+        return self.operator.raft_configuration(call)
+
+    @app.route("/v1/operator/raft/peer")
+    @endpoint("DELETE")
+    def operator_raft_peer(self, call):
+        return self.operator.raft_remove_peer(call)
 
     @app.route("/v1/agent/members")
     @endpoint("GET")
@@ -86,6 +102,20 @@ class HTTPApi:
         if self.agent is None:
             raise RPCError("this API has no agent attached")
         return self.agent
+
+    @app.route("/v1/debug/faults")
+    @endpoint("PUT")
+    def debug_faults(self, call):
+        if self.faults is None:
+            return error_body(call.request, 404, "404 page not found")
+        try:
+            hosts = json.loads(call.body() or b"{}").get("Block", [])
+            if not isinstance(hosts, list) or not all(isinstance(h, str) for h in hosts):
+                raise ValueError
+        except (ValueError, AttributeError):
+            raise BadRequest('Expected {"Block": ["host", ...]}')
+        self.faults.block(hosts)
+        return json_body(call.request, sorted(self.faults.blocked))
 
     @app.route("/", branch=True)
     @endpoint("GET", "HEAD", "PUT", "POST", "DELETE", "PATCH")

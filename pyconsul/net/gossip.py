@@ -22,6 +22,7 @@ from pyconsul.codec import gossip as codec
 from pyconsul.core.serf import events as serf_events
 from pyconsul.core.swim import effects
 from pyconsul.logs import Logger
+from pyconsul.net.faults import NO_FAULTS
 
 DEFAULT_PORT = 8301
 STREAM_IDLE_TIMEOUT = 10.0  # memberlist's TCPTimeout on the LAN
@@ -187,8 +188,9 @@ class GossipDriver:
 
     log = Logger()
 
-    def __init__(self, node, clock, reactor=None, keyring=None, pool="LAN"):
+    def __init__(self, node, clock, reactor=None, keyring=None, pool="LAN", faults=NO_FAULTS):
         self.node = node
+        self.faults = faults
         self.clock = clock
         self.reactor = reactor or clock
         self.wire = Wire(keyring)
@@ -378,7 +380,7 @@ class GossipDriver:
 
     def _carry_out(self, effect):
         if isinstance(effect, effects.SendPacket):
-            if self.udp is not None and not self._stopped:
+            if self.udp is not None and not self._stopped and not self.faults.blocks(effect.to[0]):
                 try:
                     self.udp.write(self.wire.packet(effect.parts), effect.to)
                 except OSError as error:
@@ -404,6 +406,9 @@ class GossipDriver:
         if self._stopped:
             return
         host, port = effect.to
+        if self.faults.blocks(host):
+            self.clock.callLater(0, self._blocked_stream, effect.exchange_id)
+            return
         endpoint_type = TCP6ClientEndpoint if ":" in host else TCP4ClientEndpoint
         endpoint = endpoint_type(self.reactor, host, port, timeout=effect.timeout)
         factory = protocol.Factory.forProtocol(
@@ -426,6 +431,9 @@ class GossipDriver:
             self.exchange_finished(effect.exchange_id, error=str(failure.value))
 
         connecting.addCallbacks(connected, failed)
+
+    def _blocked_stream(self, exchange_id):
+        self._run(self.node.stream_failed(exchange_id, "blocked by fault injection", self.clock.seconds()))
 
     def _join_result(self, result):
         for join in self._joins:

@@ -20,6 +20,7 @@ from twisted.internet.endpoints import TCP4ClientEndpoint, TCP6ClientEndpoint
 from pyconsul.codec import raft as codec
 from pyconsul.core.raft import SnapshotRequest
 from pyconsul.logs import Logger
+from pyconsul.net.faults import NO_FAULTS, host_of
 from pyconsul.net.mux import RPC_RAFT
 
 CHUNK_SIZE = 256 * 1024
@@ -30,8 +31,7 @@ MAX_SNAPSHOT_BYTES = 8 * 1024 * 1024 * 1024
 
 
 def _split(address):
-    host, _, port = address.rpartition(":")
-    return host.strip("[]"), int(port)
+    return host_of(address), int(address.rpartition(":")[2])
 
 
 class _Outgoing(protocol.Protocol):
@@ -79,7 +79,10 @@ class PeerLink:
             return
         host, port = _split(address)
         endpoint_type = TCP6ClientEndpoint if ":" in host else TCP4ClientEndpoint
-        endpoint = endpoint_type(self.transport.reactor, host, port, timeout=CONNECT_TIMEOUT)
+        bind = (self.transport.bind_address, 0) if self.transport.bind_address else None
+        endpoint = endpoint_type(
+            self.transport.reactor, host, port, timeout=CONNECT_TIMEOUT, bindAddress=bind
+        )
         factory = protocol.Factory.forProtocol(lambda: _Outgoing(self))
         factory.noisy = False
         self.connecting = endpoint.connect(factory)
@@ -159,8 +162,10 @@ class _SnapshotAssembly:
 class RaftTransport:
     log = Logger()
 
-    def __init__(self, reactor, snapshot_store, run_in_thread):
+    def __init__(self, reactor, snapshot_store, run_in_thread, faults=NO_FAULTS, bind_address=None):
         self.reactor = reactor
+        self.faults = faults
+        self.bind_address = bind_address  # outgoing connections leave from here
         self.snapshot_store = snapshot_store
         self.run_in_thread = run_in_thread
         self.stopped = False
@@ -182,6 +187,9 @@ class RaftTransport:
         for message in messages:
             if self.stopped:
                 return
+            address = self.address_of(message.dst)
+            if address and self.faults.blocks(host_of(address)):
+                continue
             if isinstance(message, SnapshotRequest):
                 self._send_snapshot(message)
             else:

@@ -11,6 +11,7 @@ from twisted.python.failure import Failure
 
 from pyconsul.codec import rpc as codec
 from pyconsul.logs import Logger
+from pyconsul.net.faults import NO_FAULTS, host_of
 from pyconsul.net.mux import RPC_CONSUL
 from pyconsul.server.errors import RPCError, RPCUnavailable
 
@@ -104,11 +105,22 @@ class RPCClientProtocol(protocol.Protocol):
 class RPCClientPool:
     """One connection per server address, shared by all calls to it."""
 
-    def __init__(self, reactor):
+    def __init__(self, reactor, faults=NO_FAULTS, bind_address=None):
         self.reactor = reactor
+        self.faults = faults
+        self.bind_address = bind_address
         self._connections = {}  # address -> Deferred of RPCClientProtocol
+        faults.listeners.append(self._drop_blocked)
+
+    def _drop_blocked(self, blocked):
+        for address in [a for a in self._connections if host_of(a) in blocked]:
+            connecting = self._connections.pop(address)
+            connecting.addCallback(lambda client: client.transport.abortConnection())
+            connecting.addErrback(lambda _: None)
 
     def call(self, address, method, args, timeout=None):
+        if self.faults.blocks(host_of(address)):
+            return defer.fail(RPCUnavailable("cannot reach server %s: blocked" % address))
         d = self._connection(address)
         d.addCallback(lambda client: client.request(method, args))
         if timeout is not None:
@@ -125,10 +137,10 @@ class RPCClientPool:
         existing = self._connections.get(address)
         if existing is not None:
             return _copy(existing)
-        host, _, port = address.rpartition(":")
-        host = host.strip("[]")
+        host, port = host_of(address), int(address.rpartition(":")[2])
         endpoint_type = TCP6ClientEndpoint if ":" in host else TCP4ClientEndpoint
-        endpoint = endpoint_type(self.reactor, host, int(port), timeout=CONNECT_TIMEOUT)
+        bind = (self.bind_address, 0) if self.bind_address else None
+        endpoint = endpoint_type(self.reactor, host, port, timeout=CONNECT_TIMEOUT, bindAddress=bind)
         factory = protocol.Factory.forProtocol(RPCClientProtocol)
         factory.noisy = False
         connecting = endpoint.connect(factory)

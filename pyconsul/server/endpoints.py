@@ -39,8 +39,9 @@ def forwarding_timeout(args):
 
 
 class ServerEndpoints:
-    def __init__(self, server, clock, rng, pool=None):
+    def __init__(self, server, clock, rng, pool=None, node_name=lambda node_id: ""):
         self.server = server
+        self.node_name = node_name  # node ID -> node name, from gossip
         self.store = server.store
         self.clock = clock
         self.rng = rng
@@ -52,6 +53,9 @@ class ServerEndpoints:
             "KVS.ListKeys": self.kvs_list_keys,
             "Status.Leader": self.status_leader,
             "Status.Peers": self.status_peers,
+            "Operator.RaftGetConfiguration": self.raft_configuration,
+            "Operator.RaftRemovePeerByID": self.raft_remove_by_id,
+            "Operator.RaftRemovePeerByAddress": self.raft_remove_by_address,
         }
 
     def call(self, method, args):
@@ -170,3 +174,38 @@ class ServerEndpoints:
 
     def status_peers(self, args):
         return self.server.driver.peers()
+
+    # -- operator ------------------------------------------------------------
+
+    def raft_configuration(self, args):
+        """The Raft configuration as /v1/operator/raft/configuration shows it."""
+        driver = self.server.driver
+        configuration = driver.configuration()
+        leader = driver.node.leader
+        return {
+            "Servers": [
+                {
+                    "ID": s.id,
+                    "Node": self.node_name(s.id),
+                    "Address": s.address,
+                    "Leader": s.id == leader,
+                    "Voter": s.voter,
+                    "ProtocolVersion": "3",
+                }
+                for s in configuration.servers
+            ],
+            "Index": self.store.last_applied,
+        }
+
+    def raft_remove_by_id(self, args):
+        server_id = args.get("ID")
+        if self.server.driver.configuration().server(server_id) is None:
+            raise RPCError('id "%s" was not found in the Raft configuration' % (server_id,))
+        return self.server.driver.remove_server(server_id).addCallback(lambda _: None)
+
+    def raft_remove_by_address(self, args):
+        address = args.get("Address")
+        for server in self.server.driver.configuration().servers:
+            if server.address == address:
+                return self.server.driver.remove_server(server.id).addCallback(lambda _: None)
+        raise RPCError('address "%s" was not found in the Raft configuration' % (address,))
