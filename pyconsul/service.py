@@ -186,7 +186,7 @@ class DataDirLock:
 
 class AgentService(MultiService):
     log = Logger()
-    LEAVE_TIMEOUT = 15.0  # a leave that cannot get out in this time is given up
+    LEAVE_TIMEOUT = 30.0  # a leave that cannot get out in this time is given up
 
     def __init__(
         self,

@@ -140,7 +140,7 @@ def build_agent(config, reactor):
         pool=pool,
         servers=lambda: server_addresses(lan.members(), config.datacenter),
     )
-    agent = Agent(config, lan, server, shutdown=reactor.stop)
+    agent = Agent(config, lan, server, shutdown=reactor.stop, rpc=rpc, clock=reactor)
     api = HTTPApi(
         rpc,
         agent=agent,

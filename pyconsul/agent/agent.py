@@ -5,9 +5,11 @@ import platform
 import sys
 
 from twisted.internet import defer
+from twisted.internet.task import deferLater
 
 from pyconsul import __version__
 from pyconsul.core.serf.member import MemberStatus
+from pyconsul.logs import Logger
 
 CONSUL_COMPATIBLE_VERSION = "1.10.3"  # the Consul release whose API we answer as
 
@@ -40,11 +42,20 @@ class UnknownMember(Exception):
         super().__init__("agent: No node found with name '%s'" % name)
 
 
+# How long a leaving server waits for leadership to move and for the leader
+# to take it out of the Raft configuration.
+RAFT_LEAVE_TIMEOUT = 10.0
+
+
 class Agent:
-    def __init__(self, config, lan, server=None, shutdown=None):
+    log = Logger()
+
+    def __init__(self, config, lan, server=None, shutdown=None, rpc=None, clock=None):
         self.config = config
         self.lan = lan  # GossipDriver of the LAN pool
         self.server = server  # ConsulServer on a server agent
+        self.rpc = rpc  # RPCRouter, to reach the leader
+        self.clock = clock
         # Called to stop the process once /v1/agent/leave has left.
         self.shutdown = shutdown or (lambda: None)
         self.left = False
@@ -65,11 +76,38 @@ class Agent:
             raise UnknownMember(name)
 
     def leave(self):
-        """A graceful leave: peers will show this node as left, not failed."""
+        """A graceful leave: peers will show this node as left, not failed.
+
+        A server first leaves the Raft configuration (handing leadership
+        over if it has it), so the remaining servers keep their quorum.
+        """
         if self.left:
             return defer.succeed(None)
         self.left = True
-        return self.lan.leave()
+        d = self._leave_raft() if self.server is not None else defer.succeed(None)
+        return d.addCallback(lambda _: self.lan.leave())
+
+    @defer.inlineCallbacks
+    def _leave_raft(self):
+        driver = self.server.driver
+        if len(driver.configuration().voters) < 2 or driver.node_id not in driver.configuration().voters:
+            return
+        try:
+            if driver.is_leader:
+                driver.transfer_leadership()
+                yield self._until(lambda: not driver.is_leader and driver.known_leader)
+            removal = self.rpc.call("Operator.RaftRemovePeerByID", {"ID": driver.node_id})
+            yield removal.addTimeout(RAFT_LEAVE_TIMEOUT, self.clock)
+        except Exception as error:  # the gossip leave still goes ahead
+            self.log.warn("Leaving the Raft configuration failed: {error}", error=error)
+
+    @defer.inlineCallbacks
+    def _until(self, condition, timeout=RAFT_LEAVE_TIMEOUT, interval=0.05):
+        deadline = self.clock.seconds() + timeout
+        while not condition():
+            if self.clock.seconds() > deadline:
+                raise defer.TimeoutError("leadership did not move in %.0f s" % timeout)
+            yield deferLater(self.clock, interval, lambda: None)
 
     def alive_members(self):
         return [m for m in self.lan.members() if m.status is MemberStatus.ALIVE]

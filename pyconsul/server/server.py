@@ -13,6 +13,7 @@ from pyconsul.state import commands
 # How long a request waits for a leader before failing (Consul's
 # rpc_hold_timeout): elections usually finish well within it.
 RPC_HOLD_TIMEOUT = 7.0
+COMMIT_TIMEOUT = 30.0
 
 
 class ConsulServer:
@@ -103,9 +104,16 @@ class ConsulServer:
 
     def _propose(self, command):
         try:
-            return self.driver.propose(command)
+            d = self.driver.propose(command)
         except NotLeader:
             return fail(NoClusterLeader())
+        # A leader cut off from its quorum steps down (check-quorum) and the
+        # write fails; this bound is the last resort should that not happen.
+        return d.addTimeout(COMMIT_TIMEOUT, self.clock, onTimeoutCancel=self._commit_timed_out)
+
+    @staticmethod
+    def _commit_timed_out(result, timeout):
+        raise RPCError("timed out after %.0f s waiting for the write to commit; it may still be applied" % timeout)
 
     def read_ready(self, consistency):
         """None if a read in this consistency mode may use the local store
