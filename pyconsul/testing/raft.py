@@ -1,101 +1,295 @@
 """An in-memory network of Raft cores, for deterministic tests.
 
-Each node runs on a :class:`MemoryLogStore`; :meth:`RaftNetwork.run` plays the
-driver's part (persist, send, apply, advance) for every node until nothing is
-left to do. Messages can be dropped between pairs of nodes or for isolated
-nodes, as etcd's raft tests do.
+Each server runs on a :class:`MemoryLogStore`; :meth:`RaftNetwork.run` plays the
+driver's part (persist, send, apply, advance) for every running node until
+nothing is left to do. As in etcd's raft tests, the network can cut links
+between pairs of nodes or isolate a node; it can also drop messages at random,
+delay them by whole ticks (which reorders them) and duplicate them. Nodes can
+crash, keeping only what they persisted, and restart. The harness takes
+snapshots (compacting the log) and ships them to followers that need them, as
+the driver does, so snapshot installation runs too.
+
+Every choice the network makes comes from one seeded ``random.Random``: a run
+is a pure function of its seed and of what the test does.
 """
 
+import heapq
 import random
 
-from pyconsul.core.raft import Configuration, EntryType, RaftNode, Server
+from pyconsul.core.raft import (
+    AppendRequest,
+    Configuration,
+    EntryType,
+    RaftNode,
+    Role,
+    Server,
+    SnapshotMeta,
+    SnapshotRequest,
+    TimeoutNow,
+)
 from pyconsul.storage import Batch
 from pyconsul.storage.memory import MemoryLogStore
 
 
 class RaftNetwork:
-    def __init__(self, ids, seed=0, election_ticks=10, bootstrap=True):
+    """Servers ``ids``, of which ``members`` (default: all) form the first
+    configuration; the others start empty and can be added later. Extra
+    keyword arguments go to every :class:`RaftNode`."""
+
+    def __init__(
+        self,
+        ids,
+        seed=0,
+        election_ticks=10,
+        heartbeat_ticks=1,
+        bootstrap=True,
+        members=None,
+        **node_options,
+    ):
         self.rng = random.Random(seed)
         self.ids = list(ids)
+        self.election_ticks = election_ticks
+        self.heartbeat_ticks = heartbeat_ticks
+        self.node_options = node_options
         self.stores = {i: MemoryLogStore() for i in self.ids}
+        # The state machine of each node is the list of the COMMAND entries'
+        # data it applied, and ``applied_index`` how far it got.
         self.applied = {i: [] for i in self.ids}
+        self.applied_index = dict.fromkeys(self.ids, 0)
+        # Each node's latest snapshot: its metadata and the state it holds.
+        self.snapshots = {i: (SnapshotMeta(), ()) for i in self.ids}
+        # Snapshots shipped to each node, by index, until its core takes one.
+        self._received_snapshots = {i: {} for i in self.ids}
         self.nodes = {}
+
         self.cut = set()  # (src, dst) pairs whose messages are dropped
         self.isolated = set()
-        self.election_ticks = election_ticks
+        self.drop_rate = 0.0
+        self.duplicate_rate = 0.0
+        self.max_delay = 0  # in ticks
+        self.now = 0
+        self._queue = []  # (message, snapshot payload) to deliver in this run
+        self._delayed = []  # heap of (due tick, sequence, message, payload)
+        self._sequence = 0
+
         for node_id in self.ids:
             self.nodes[node_id] = self._make(node_id)
         if bootstrap:
-            configuration = Configuration(Server(i, "addr-" + i) for i in self.ids)
-            for node in self.nodes.values():
-                node.bootstrap(configuration)
+            members = self.ids if members is None else list(members)
+            configuration = Configuration(Server(i, "addr-" + i) for i in members)
+            for node_id in members:
+                self.nodes[node_id].bootstrap(configuration)
         self.run()
 
-    def _make(self, node_id, applied=0):
+    def _make(self, node_id):
         return RaftNode(
             node_id,
             self.stores[node_id],
             random.Random(self.rng.random()),
             election_ticks=self.election_ticks,
-            applied=applied,
+            heartbeat_ticks=self.heartbeat_ticks,
+            applied=self.applied_index[node_id],
+            **self.node_options,
         )
+
+    # -- hooks for checkers ------------------------------------------------------
+
+    def on_persisted(self, node_id, batch):
+        """Called after ``node_id`` wrote ``batch`` to its store."""
+
+    def on_applied(self, node_id, entry):
+        """Called after ``node_id`` applied a committed entry."""
+
+    def on_snapshot_installed(self, node_id, meta):
+        """Called after ``node_id`` replaced its state with a leader's snapshot."""
+
+    # -- servers -------------------------------------------------------------------
+
+    @property
+    def crashed(self):
+        return [i for i in self.ids if i not in self.nodes]
+
+    def crash(self, node_id):
+        """Stop a node at once: what it did not persist is lost."""
+        self.nodes.pop(node_id, None)
+        self._received_snapshots[node_id] = {}
+
+    def start(self, node_id):
+        """Start a crashed node from its store and its latest snapshot."""
+        meta, state = self.snapshots[node_id]
+        self.applied[node_id] = list(state)
+        self.applied_index[node_id] = meta.index
+        self.nodes[node_id] = self._make(node_id)
 
     def restart(self, node_id):
         """A crash and restart: the node keeps only what it persisted."""
-        applied = self.applied[node_id]
-        self.applied[node_id] = []
-        self.nodes[node_id] = self._make(node_id)
-        del applied
+        self.crash(node_id)
+        self.start(node_id)
         self.run()
+
+    def compact(self, node_id, trailing=0):
+        """Snapshot ``node_id``'s state machine and trim its log, keeping
+        ``trailing`` entries before the snapshot (as the driver does)."""
+        node = self.nodes[node_id]
+        index = self.applied_index[node_id]
+        if index <= self.snapshots[node_id][0].index:
+            return
+        meta = SnapshotMeta(index, node.log.term(index), node.configuration_at(index))
+        self.snapshots[node_id] = (meta, tuple(self.applied[node_id]))
+        store = self.stores[node_id]
+        keep_from = max(store.first_index(), index - trailing + 1)
+        _, boundary = store.compacted(meta, keep_from)
+        node.compact(boundary[0])
+
+    # -- faults ----------------------------------------------------------------------
 
     def isolate(self, node_id):
         self.isolated.add(node_id)
 
+    def partition(self, *groups):
+        """Cut every link between nodes of different groups."""
+        for group in groups:
+            for other in groups:
+                if other is not group:
+                    self.cut.update((a, b) for a in group for b in other)
+
     def heal(self):
+        """Restore every link (random drops, delays and duplicates stay)."""
         self.isolated.clear()
         self.cut.clear()
 
-    def _delivers(self, msg):
+    def calm(self):
+        """No more random drops, delays or duplicates."""
+        self.drop_rate = self.duplicate_rate = 0.0
+        self.max_delay = 0
+
+    def _link_up(self, src, dst):
         return (
-            msg.src not in self.isolated
-            and msg.dst not in self.isolated
-            and (msg.src, msg.dst) not in self.cut
-            and msg.dst in self.nodes
+            dst in self.nodes
+            and src not in self.isolated
+            and dst not in self.isolated
+            and (src, dst) not in self.cut
         )
+
+    # -- the driver's part -------------------------------------------------------------
 
     def run(self, max_rounds=10000):
         """Process Ready batches and deliver messages until all is quiet."""
         for _ in range(max_rounds):
-            busy = False
             for node_id, node in list(self.nodes.items()):
                 while node.has_ready():
-                    busy = True
-                    ready = node.ready()
-                    store = self.stores[node_id]
-                    batch = Batch(ready.hard_state, ready.entries, ready.snapshot)
-                    store.write(batch)
-                    store.written(batch)
-                    for entry in ready.committed_entries:
-                        if entry.type is EntryType.COMMAND:
-                            self.applied[node_id].append(entry.data)
-                    node.advance(ready)
-                    for msg in ready.messages:
-                        if self._delivers(msg):
-                            self.nodes[msg.dst].step(msg)
-            if not busy:
+                    self._handle_ready(node_id, node)
+            if not self._queue:
                 return
+            batch, self._queue = self._queue, []
+            for msg, payload in batch:
+                self._deliver(msg, payload)
         raise AssertionError("the network did not settle")
+
+    def _handle_ready(self, node_id, node):
+        ready = node.ready()
+        store = self.stores[node_id]
+        batch = Batch(ready.hard_state, ready.entries, ready.snapshot)
+        store.write(batch)
+        store.written(batch)
+        self.on_persisted(node_id, batch)
+        for msg in ready.messages:
+            self._send(msg)
+        if ready.snapshot is not None:
+            self._install_snapshot(node_id, ready.snapshot)
+        for entry in ready.committed_entries:
+            if entry.index != self.applied_index[node_id] + 1:
+                raise AssertionError(
+                    "%s applied %d after %d" % (node_id, entry.index, self.applied_index[node_id])
+                )
+            if entry.type is EntryType.COMMAND:
+                self.applied[node_id].append(entry.data)
+            self.applied_index[node_id] = entry.index
+            self.on_applied(node_id, entry)
+        node.advance(ready)
+
+    def _install_snapshot(self, node_id, meta):
+        received = self._received_snapshots[node_id].get(meta.index)
+        self._received_snapshots[node_id] = {}
+        if received is None or received[0] != meta:
+            raise AssertionError("%s took snapshot %d it never received" % (node_id, meta.index))
+        self.snapshots[node_id] = received
+        self.applied[node_id] = list(received[1])
+        self.applied_index[node_id] = meta.index
+        self.on_snapshot_installed(node_id, meta)
+
+    def _send(self, msg):
+        payload = None
+        if isinstance(msg, SnapshotRequest):
+            # What the driver streams: the leader's stored snapshot.
+            payload = self.snapshots[msg.src]
+            if payload[0] != msg.meta:
+                raise AssertionError("%s sent a snapshot it does not have" % msg.src)
+        copies = 2 if self.duplicate_rate and self.rng.random() < self.duplicate_rate else 1
+        for _ in range(copies):
+            delay = self.rng.randint(0, self.max_delay) if self.max_delay else 0
+            if delay:
+                self._sequence += 1
+                heapq.heappush(self._delayed, (self.now + delay, self._sequence, msg, payload))
+            else:
+                self._queue.append((msg, payload))
+
+    def _deliver(self, msg, payload):
+        if not self._link_up(msg.src, msg.dst):
+            self._lost(msg, unreachable=True)
+            return
+        if self.drop_rate and self.rng.random() < self.drop_rate:
+            self._lost(msg, unreachable=False)
+            return
+        if payload is not None:
+            self._received_snapshots[msg.dst][msg.meta.index] = payload
+        self.nodes[msg.dst].step(msg)
+        if payload is not None and msg.src in self.nodes:
+            self.nodes[msg.src].report_snapshot(msg.dst, True)
+
+    def _lost(self, msg, unreachable):
+        sender = self.nodes.get(msg.src)
+        if sender is None:
+            return
+        if isinstance(msg, SnapshotRequest):
+            sender.report_snapshot(msg.dst, False)
+        elif unreachable and isinstance(msg, AppendRequest):
+            sender.report_unreachable(msg.dst)
+
+    # -- time ---------------------------------------------------------------------------
 
     def tick(self, times=1):
         for _ in range(times):
-            for node in self.nodes.values():
+            self.now += 1
+            while self._delayed and self._delayed[0][0] <= self.now:
+                _, _, msg, payload = heapq.heappop(self._delayed)
+                self._queue.append((msg, payload))
+            for node in list(self.nodes.values()):
                 node.tick()
             self.run()
 
+    # -- conveniences -------------------------------------------------------------------
+
     def elect(self, node_id):
-        self.nodes[node_id].campaign()
+        """Make ``node_id`` campaign at once, as a leadership transfer does:
+        without a pre-vote, and with the others waiving their leader's lease."""
+        node = self.nodes[node_id]
+        node.step(TimeoutNow(node.term, node.leader or node_id, node_id))
         self.run()
 
+    def leaders(self):
+        return [n for n in self.nodes.values() if n.role is Role.LEADER]
+
     def leader(self):
-        leaders = [n for n in self.nodes.values() if n.role.value == "Leader"]
-        return leaders[-1] if leaders else None
+        """The leader of the highest term, or None."""
+        leaders = self.leaders()
+        return max(leaders, key=lambda n: n.term) if leaders else None
+
+    def tick_until(self, condition, limit=1000):
+        """Tick until ``condition()`` holds; fails after ``limit`` ticks."""
+        for _ in range(limit):
+            if condition():
+                return
+            self.tick()
+        if not condition():
+            raise AssertionError("not reached after %d ticks" % limit)

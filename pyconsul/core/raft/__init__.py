@@ -5,9 +5,17 @@ work as a :class:`Ready` batch (entries and hard state to persist, messages to
 send, committed entries to apply), after which the driver calls ``advance``. It
 does no I/O and reads the persisted log through the synchronous
 :class:`LogReader` interface, so tests run it on an in-memory network.
+
+Beyond the paper's core it has pre-vote, check-quorum and a leader lease,
+membership changes one server at a time, and leadership transfer.
 """
 
 from pyconsul.core.raft.configuration import Configuration, Server
+from pyconsul.core.raft.errors import (
+    ConfigurationChangeInProgress,
+    LeadershipTransferInProgress,
+    NotLeader,
+)
 from pyconsul.core.raft.messages import (
     AppendRequest,
     AppendResponse,
@@ -17,18 +25,21 @@ from pyconsul.core.raft.messages import (
     SnapshotMeta,
     SnapshotRequest,
     SnapshotResponse,
+    TimeoutNow,
     VoteRequest,
     VoteResponse,
 )
-from pyconsul.core.raft.node import NotLeader, RaftNode, Ready, Role
+from pyconsul.core.raft.node import RaftNode, Ready, Role
 
 __all__ = [
     "AppendRequest",
     "AppendResponse",
     "Configuration",
+    "ConfigurationChangeInProgress",
     "Entry",
     "EntryType",
     "HardState",
+    "LeadershipTransferInProgress",
     "NotLeader",
     "RaftNode",
     "Ready",
@@ -37,6 +48,7 @@ __all__ = [
     "SnapshotMeta",
     "SnapshotRequest",
     "SnapshotResponse",
+    "TimeoutNow",
     "VoteRequest",
     "VoteResponse",
 ]

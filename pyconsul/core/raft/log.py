@@ -120,12 +120,15 @@ class RaftLog:
     def try_append(self, prev_index, prev_term, entries, leader_commit):
         """A follower's AppendEntries rule (§5.3).
 
-        Returns the index up to which our log now matches the leader's, or
-        None when ``prev_index``/``prev_term`` do not match.
+        Returns ``(matched, written_from)``: the index up to which our log
+        now matches the leader's, and the index of the first entry written
+        (None when we had them all). ``matched`` is None when
+        ``prev_index``/``prev_term`` do not match.
         """
         if not self.matches(prev_index, prev_term):
-            return None
+            return None, None
         last_new = prev_index + len(entries)
+        written_from = None
         # Skip the entries we already have; from the first conflicting one
         # on, the leader's entries replace ours.
         for position, entry in enumerate(entries):
@@ -137,9 +140,10 @@ class RaftLog:
                         "entry %d conflicts with committed log" % entry.index
                     )
                 self._truncate_and_append(entries[position:])
+                written_from = entry.index
                 break
         self.commit_to(min(leader_commit, last_new))
-        return last_new
+        return last_new, written_from
 
     def _truncate_and_append(self, entries) -> None:
         first = entries[0].index

@@ -44,6 +44,13 @@ class VoteRequest:
     dst: str = attr.ib()
     last_log_index: int = attr.ib()
     last_log_term: int = attr.ib()
+    # A pre-vote (thesis §9.6) asks "would you vote for me at ``term``?"
+    # without anyone changing term: ``term`` is the candidate's term + 1.
+    pre_vote: bool = attr.ib(default=False)
+    # Non-zero when the candidate campaigns because the leader of that term
+    # handed leadership over to it (TimeoutNow, thesis §3.10): voters that
+    # follow that leader waive its lease for this request.
+    transfer_term: int = attr.ib(default=0)
 
 
 @attr.s(frozen=True, slots=True)
@@ -52,6 +59,9 @@ class VoteResponse:
     src: str = attr.ib()
     dst: str = attr.ib()
     granted: bool = attr.ib()
+    # Answers a pre-vote. A granted pre-vote carries the term asked about;
+    # a refusal carries the voter's own term.
+    pre_vote: bool = attr.ib(default=False)
 
 
 @attr.s(frozen=True, slots=True)
@@ -103,3 +113,12 @@ class SnapshotResponse:
     src: str = attr.ib()
     dst: str = attr.ib()
     index: int = attr.ib()
+
+
+@attr.s(frozen=True, slots=True)
+class TimeoutNow:
+    """The leader hands over leadership: campaign at once (thesis §3.10)."""
+
+    term: int = attr.ib()
+    src: str = attr.ib()
+    dst: str = attr.ib()

@@ -1,4 +1,8 @@
-"""The Raft state machine of one server (Ongaro & Ousterhout, 2014).
+"""The Raft state machine of one server.
+
+It follows the Raft paper (Ongaro & Ousterhout, 2014, §5) and, for pre-vote,
+check-quorum, the leader lease, membership changes and leadership transfer,
+Ongaro's dissertation ("thesis" below, §3.10, §4, §6, §9.6).
 
 Time is counted in ticks: followers start an election after a randomized
 ``election_ticks``-to-twice-that silence, leaders send heartbeats every
@@ -10,7 +14,12 @@ import enum
 
 import attr
 
-from pyconsul.core.raft.configuration import Configuration
+from pyconsul.core.raft.configuration import Configuration, check_single_change
+from pyconsul.core.raft.errors import (
+    ConfigurationChangeInProgress,
+    LeadershipTransferInProgress,
+    NotLeader,
+)
 from pyconsul.core.raft.log import Compacted, RaftLog
 from pyconsul.core.raft.messages import (
     AppendRequest,
@@ -21,32 +30,29 @@ from pyconsul.core.raft.messages import (
     SnapshotMeta,
     SnapshotRequest,
     SnapshotResponse,
+    TimeoutNow,
     VoteRequest,
     VoteResponse,
 )
 from pyconsul.core.raft.progress import Progress, ProgressState
+from pyconsul.core.raft.reads import HeartbeatRounds
+
+__all__ = [
+    "ConfigurationChangeInProgress",
+    "LeadershipTransferInProgress",
+    "NotLeader",
+    "RaftNode",
+    "Ready",
+    "Role",
+]
 
 
 class Role(enum.Enum):
     FOLLOWER = "Follower"
+    # Asking whether it could win before disturbing anyone (thesis §9.6).
+    PRE_CANDIDATE = "PreCandidate"
     CANDIDATE = "Candidate"
     LEADER = "Leader"
-
-
-class NotLeader(Exception):
-    """Raised by propose on a node that is not the leader."""
-
-    def __init__(self, leader):
-        super().__init__(leader)
-        self.leader = leader
-
-
-@attr.s(slots=True)
-class _PendingRead:
-    seq: int = attr.ib()
-    request_id: object = attr.ib()
-    index: int = attr.ib()
-    acks: set = attr.ib()
 
 
 @attr.s(frozen=True, slots=True)
@@ -83,15 +89,26 @@ class RaftNode:
         applied=0,
         max_append_entries=64,
         max_inflight=256,
+        pre_vote=True,
+        check_quorum=True,
+        lease_ticks=None,
     ):
         if heartbeat_ticks >= election_ticks:
             raise ValueError("heartbeat_ticks must be below election_ticks")
+        if lease_ticks is None:
+            # Consul's leader lease is half its election timeout.
+            lease_ticks = election_ticks // 2
+        if not 0 < lease_ticks < election_ticks:
+            raise ValueError("lease_ticks must be between 1 and election_ticks - 1")
         self.id = node_id
         self.rng = rng
         self.election_ticks = election_ticks
         self.heartbeat_ticks = heartbeat_ticks
+        self.lease_ticks = lease_ticks
         self.max_append_entries = max_append_entries
         self.max_inflight = max_inflight
+        self.pre_vote = pre_vote
+        self.check_quorum = check_quorum
 
         self.log = RaftLog(storage, applied)
         state = storage.initial_state()
@@ -107,13 +124,24 @@ class RaftNode:
         # Index of the no-op the current leader appended on election: once it
         # is applied, the state machine holds everything committed before.
         self.term_start_index = 0
-        self._read_seq = 0
-        self._pending_reads = []
+        self.rounds = HeartbeatRounds()
         self._reads_waiting_for_term = []
         self.read_states = []
+        # Ticks since this node started: the leader's clock for its lease.
+        self.ticks = 0
         self.election_elapsed = 0
         self.heartbeat_elapsed = 0
         self.randomized_election_timeout = self._random_timeout()
+        # A server that restarts may have acknowledged a leader's lease just
+        # before it went down, and cannot know; so it refuses votes for its
+        # first election timeout, as if it had just heard from a leader.
+        self._restarted = state.term > 0
+        # Leadership transfer (thesis §3.10): the server we hand over to.
+        self.transfer_target = None
+        self._transfer_elapsed = 0
+        # Once a TimeoutNow went out, the target may win votes that ignore
+        # our lease at any later moment: no lease for the rest of the term.
+        self._lease_waived = False
 
         self._configurations = [(0, storage.snapshot_meta().configuration)]
         for entry in storage.configuration_entries():
@@ -130,12 +158,13 @@ class RaftNode:
         self._append([entry])
 
     def tick(self) -> None:
+        self.ticks += 1
         if self.role is Role.LEADER:
-            self.heartbeat_elapsed += 1
-            if self.heartbeat_elapsed >= self.heartbeat_ticks:
-                self.heartbeat_elapsed = 0
-                self._broadcast_heartbeat()
-            return
+            self._tick_leader()
+        else:
+            self._tick_election()
+
+    def _tick_election(self):
         self.election_elapsed += 1
         if not self._is_voter():
             return
@@ -145,30 +174,163 @@ class RaftNode:
         ):
             self.campaign()
 
+    def _tick_leader(self):
+        self.heartbeat_elapsed += 1
+        self.election_elapsed += 1
+        if self.transfer_target is not None:
+            self._transfer_elapsed += 1
+            if self._transfer_elapsed >= self.election_ticks:
+                # The target did not take over in time: lead on (§3.10).
+                self.transfer_target = None
+        if self.election_elapsed >= self.election_ticks:
+            self.election_elapsed = 0
+            if self.check_quorum and not self._quorum_recently_active():
+                # Check-quorum (thesis §6.2): a leader cut off from a majority
+                # steps down rather than keep clients waiting on it.
+                self._become_follower(self.term, None)
+                return
+            for server_id, progress in self.progress.items():
+                progress.recent_active = server_id == self.id
+        if self.heartbeat_elapsed >= self.heartbeat_ticks:
+            self.heartbeat_elapsed = 0
+            self._broadcast_heartbeat(self.rounds.start_round(self.ticks), periodic=True)
+        self.rounds.forget_sent_before(self.ticks - self.lease_ticks)
+
     def campaign(self) -> None:
+        """Start an election now, as when the election timer fires: with
+        pre-vote on, first ask whether a quorum would vote for us."""
+        if self.role is Role.LEADER or not self._is_voter():
+            return
+        if self.pre_vote:
+            self._start_pre_vote()
+        else:
+            self._start_election()
+
+    def _start_pre_vote(self):
+        # Thesis §9.6: our term stays as it is, so a server that cannot win
+        # (partitioned, or with a stale log) never forces the others to a
+        # new term when it comes back.
+        self.role = Role.PRE_CANDIDATE
+        self.leader = None
+        self.votes = {self.id: True}
+        self._reset_timers()
+        if self._has_quorum(self.votes, granted=True):
+            self._start_election()
+            return
+        self._request_votes(self.term + 1, pre_vote=True)
+
+    def _start_election(self, transfer_term=0):
         self._become_candidate()
         if self._has_quorum(self.votes, granted=True):
             self._become_leader()
             return
+        self._request_votes(self.term, transfer_term=transfer_term)
+
+    def _request_votes(self, term, pre_vote=False, transfer_term=0):
+        last_index, last_term = self.log.last_index(), self.log.last_term()
         for voter in sorted(self.configuration.voters - {self.id}):
             self._send(
                 VoteRequest(
-                    self.term,
-                    self.id,
-                    voter,
-                    self.log.last_index(),
-                    self.log.last_term(),
+                    term, self.id, voter, last_index, last_term, pre_vote, transfer_term
                 )
             )
 
     def propose(self, data: bytes, entry_type=EntryType.COMMAND) -> int:
         """Append ``data`` to the leader's log; returns the entry's index."""
-        if self.role is not Role.LEADER:
-            raise NotLeader(self.leader)
+        if entry_type is EntryType.CONFIGURATION:
+            return self.change_configuration(Configuration.decode(data))
+        self._check_accepts_entries()
         index = self.log.last_index() + 1
         self._append([Entry(index, self.term, entry_type, data)])
         self._broadcast_append()
         return index
+
+    def _check_accepts_entries(self):
+        if self.role is not Role.LEADER:
+            raise NotLeader(self.leader)
+        if self.transfer_target is not None:
+            raise LeadershipTransferInProgress(self.transfer_target)
+
+    # -- membership (thesis §4.1) -----------------------------------------------
+
+    def change_configuration(self, configuration: Configuration) -> int:
+        """Append ``configuration``, which must differ from the current one
+        by one server; returns its entry index. It is in effect at once and
+        the next change may start once it is committed."""
+        self._check_accepts_entries()
+        pending_at = self._configurations[-1][0]
+        if pending_at > self.log.committed:
+            raise ConfigurationChangeInProgress(
+                "configuration entry %d is not committed yet" % pending_at
+            )
+        if self.log.committed < self.term_start_index:
+            # Without this, a change made by a new leader could overlap an
+            # uncommitted one of a deposed leader and break the one-change
+            # rule (Ongaro, raft-dev, 2015; thesis errata for §4.1).
+            raise ConfigurationChangeInProgress(
+                "this leader has not committed an entry of its term yet"
+            )
+        check_single_change(self.configuration, configuration)
+        index = self.log.last_index() + 1
+        self._append([Entry(index, self.term, EntryType.CONFIGURATION, configuration.encode())])
+        self._broadcast_append()
+        return index
+
+    def add_server(self, server_id, address, voter=True) -> int:
+        """Add a server, change its address, or promote it to voter."""
+        return self.change_configuration(
+            self.configuration.with_server(server_id, address, voter)
+        )
+
+    def remove_server(self, server_id) -> int:
+        """Remove a server. When that is the leader itself, it keeps leading
+        until the new configuration commits, then steps down (thesis §4.2.2)."""
+        self._check_accepts_entries()
+        if self.configuration.server(server_id) is None:
+            raise ValueError("%s is not in the configuration" % server_id)
+        return self.change_configuration(self.configuration.without_server(server_id))
+
+    # -- leadership transfer (thesis §3.10) -----------------------------------
+
+    def transfer_leadership(self, target_id=None):
+        """Hand leadership to ``target_id``, or to the most up-to-date voter.
+
+        The leader stops taking proposals, brings the target's log up to
+        date, then tells it to campaign at once (TimeoutNow). Returns the
+        target's id. Abandoned if not done within an election timeout.
+        """
+        if self.role is not Role.LEADER:
+            raise NotLeader(self.leader)
+        if target_id is None:
+            target_id = self._most_up_to_date_voter()
+            if target_id is None:
+                raise ValueError("there is no other voter to hand leadership to")
+        elif target_id == self.id:
+            raise ValueError("%s already leads" % target_id)
+        elif target_id not in self.configuration.voters:
+            raise ValueError("%s is not a voter" % target_id)
+        if self.transfer_target != target_id:
+            self.transfer_target = target_id
+            self._transfer_elapsed = 0
+            if self.progress[target_id].match == self.log.last_index():
+                self._send_timeout_now(target_id)
+            else:
+                self._send_append(target_id)
+        return target_id
+
+    def _most_up_to_date_voter(self):
+        candidates = [
+            (-self.progress[v].match, v)
+            for v in self.configuration.voters
+            if v != self.id and v in self.progress
+        ]
+        return min(candidates)[1] if candidates else None
+
+    def _send_timeout_now(self, target_id):
+        self._lease_waived = True
+        self._send(TimeoutNow(self.term, self.id, target_id))
+
+    # -- reads ------------------------------------------------------------------
 
     def read_index(self, request_id) -> None:
         """Ask for a linearizable read point (ReadIndex, Raft thesis §6.4).
@@ -189,31 +351,73 @@ class RaftNode:
         if self.configuration.voters == {self.id}:
             self.read_states.append((request_id, self.log.committed))
             return
-        self._read_seq += 1
-        self._pending_reads.append(
-            _PendingRead(self._read_seq, request_id, self.log.committed, {self.id})
-        )
-        self._broadcast_heartbeat(context=self._read_seq)
+        number = self.rounds.start_read(request_id, self.log.committed, self.id, self.ticks)
+        self._broadcast_heartbeat(number)
 
-    def _acknowledge_reads(self, src, context):
-        for read in self._pending_reads:
-            if read.seq <= context:
-                read.acks.add(src)
-        while self._pending_reads and self._has_quorum(
-            dict.fromkeys(self._pending_reads[0].acks, True), granted=True
-        ):
-            read = self._pending_reads.pop(0)
-            self.read_states.append((read.request_id, read.index))
+    def lease_valid(self) -> bool:
+        """Whether this leader may serve reads without asking a quorum.
+
+        True while a quorum of voters answered a heartbeat round sent less
+        than ``lease_ticks`` ago: each of them refuses votes for an election
+        timeout after hearing from us (check-quorum), so no other leader can
+        have been elected since (thesis §6.4.1). The lease assumes that clocks
+        tick at about the same rate, which ``lease_ticks`` being half the
+        election timeout leaves room for. The driver must still wait for the
+        state machine to apply ``term_start_index`` before serving a read.
+        """
+        if self.role is not Role.LEADER or not self.check_quorum:
+            return False
+        if self.transfer_target is not None or self._lease_waived:
+            return False
+        fresh = {}
+        for voter in self.configuration.voters:
+            if voter == self.id:
+                fresh[voter] = True
+                continue
+            progress = self.progress.get(voter)
+            heard = progress.heard_since_tick if progress is not None else None
+            fresh[voter] = heard is not None and self.ticks - heard < self.lease_ticks
+        return self._has_quorum(fresh, granted=True)
+
+    # -- messages ---------------------------------------------------------------
 
     def step(self, msg) -> None:
         if msg.term > self.term:
-            leader = msg.src if isinstance(msg, (AppendRequest, SnapshotRequest)) else None
-            self._become_follower(msg.term, leader)
+            if isinstance(msg, VoteRequest) and self._ignores_vote_request(msg):
+                return
+            if isinstance(msg, VoteRequest) and msg.pre_vote:
+                pass  # a pre-vote changes nobody's term
+            elif isinstance(msg, VoteResponse) and msg.pre_vote and msg.granted:
+                pass  # carries the term we asked about, not a newer one
+            else:
+                leader = msg.src if isinstance(msg, _FROM_LEADER) else None
+                self._become_follower(msg.term, leader)
         elif msg.term < self.term:
             self._answer_stale(msg)
             return
         handler = self._handlers[type(msg)]
         handler(self, msg)
+
+    def _ignores_vote_request(self, msg):
+        """Leader stickiness (thesis §4.2.3, §6.2): while we have heard from
+        a leader within the election timeout, a candidate at a higher term is
+        ignored altogether, so a server that was cut off (or removed) cannot
+        depose a healthy leader by bumping terms. A transfer the leader itself
+        started (the candidate's ``transfer_term`` is at least ours) is let
+        through."""
+        if not self._in_lease():
+            return False
+        return not (msg.transfer_term and msg.transfer_term >= self.term)
+
+    def _in_lease(self):
+        if not self.check_quorum:
+            return False
+        if self.leader is not None:
+            return self.election_elapsed < self.election_ticks
+        return self._restarted and self.ticks < self.election_ticks
+
+    def _heard_from_leader_recently(self):
+        return self.leader is not None and self.election_elapsed < self.election_ticks
 
     # -- the driver's side ---------------------------------------------------
 
@@ -260,9 +464,8 @@ class RaftNode:
         if self.role is Role.LEADER:
             # The leader counts itself only for what it has on disk.
             mine = self.progress[self.id]
-            if mine.acknowledge(self.log.stable_last_index()):
-                if self._maybe_commit():
-                    self._broadcast_append()
+            if mine.acknowledge(self.log.stable_last_index()) and self._maybe_commit():
+                self._commit_advanced()
 
     def compact(self, index: int) -> None:
         """The driver took a snapshot at ``index`` and trimmed the log."""
@@ -271,6 +474,32 @@ class RaftNode:
         keep = [c for c in self._configurations if c[0] > index]
         base = self._configuration_at(index)
         self._configurations = [(0, base)] + keep
+
+    def report_snapshot(self, server_id, success: bool) -> None:
+        """The driver finished (or failed) sending our snapshot's bytes to
+        ``server_id``. On success we probe from the snapshot's index; on
+        failure we probe from what the follower had, at the next heartbeat."""
+        progress = self._progress_of(server_id)
+        if progress is None or progress.state is not ProgressState.SNAPSHOT:
+            return
+        if success:
+            progress.become_probe()
+            self._send_append(server_id)
+        else:
+            progress.snapshot_failed()
+
+    def report_unreachable(self, server_id) -> None:
+        """A send to ``server_id`` failed: the messages streamed to it may be
+        lost, so find out where its log ends before sending more."""
+        progress = self._progress_of(server_id)
+        if progress is not None and progress.state is ProgressState.REPLICATE:
+            progress.become_probe()
+            progress.pause_probing()
+
+    def _progress_of(self, server_id):
+        if self.role is not Role.LEADER or server_id == self.id:
+            return None
+        return self.progress.get(server_id)
 
     # -- queries ----------------------------------------------------------------
 
@@ -305,8 +534,9 @@ class RaftNode:
         self.role = Role.FOLLOWER
         self.leader = leader
         self.progress = {}
-        self._pending_reads = []
+        self.rounds.reset()
         self._reads_waiting_for_term = []
+        self.transfer_target = None
         self._reset_timers()
 
     def _become_candidate(self):
@@ -321,12 +551,17 @@ class RaftNode:
         self.role = Role.LEADER
         self.leader = self.id
         self._reset_timers()
+        self.rounds.reset()
+        self.transfer_target = None
+        self._lease_waived = False
         last = self.log.last_index()
         self.progress = {
             server_id: Progress(match=0, next=last + 1)
             for server_id in self._replication_targets()
         }
-        self.progress[self.id] = Progress(match=self.log.stable_last_index(), next=last + 1)
+        self.progress[self.id] = Progress(
+            match=self.log.stable_last_index(), next=last + 1, recent_active=True
+        )
         # Entries of earlier terms commit only through one of ours (§5.4.2).
         self.term_start_index = last + 1
         self._append([Entry(last + 1, self.term, EntryType.NOOP)])
@@ -335,23 +570,46 @@ class RaftNode:
     # -- handlers ---------------------------------------------------------------
 
     def _answer_stale(self, msg):
-        # Tell a deposed leader or candidate about the newer term.
+        # Tell a deposed leader or candidate about the newer term. This is
+        # also how a leader learns that a server it cannot reach by votes
+        # (they are ignored, §6.2) has moved to a newer term.
         if isinstance(msg, AppendRequest):
             self._send(AppendResponse(self.term, self.id, msg.src, False, msg.prev_index))
         elif isinstance(msg, VoteRequest):
-            self._send(VoteResponse(self.term, self.id, msg.src, False))
+            self._send(VoteResponse(self.term, self.id, msg.src, False, msg.pre_vote))
         elif isinstance(msg, SnapshotRequest):
             self._send(SnapshotResponse(self.term, self.id, msg.src, 0))
 
     def _on_vote_request(self, msg: VoteRequest):
-        can_vote = self.vote in (None, msg.src) and self.leader is None
+        if msg.pre_vote:
+            # Granting a pre-vote promises nothing and changes nothing; it
+            # is refused while we still hear from a leader (thesis §9.6).
+            can_vote = (
+                msg.term > self.term
+                or self.vote == msg.src
+                or (self.vote is None and self.leader is None)
+            ) and not self._heard_from_leader_recently()
+        else:
+            can_vote = self.vote == msg.src or (self.vote is None and self.leader is None)
         granted = can_vote and self.log.is_up_to_date(msg.last_log_index, msg.last_log_term)
-        if granted:
+        if granted and not msg.pre_vote:
             self.vote = msg.src
             self._reset_timers()
-        self._send(VoteResponse(self.term, self.id, msg.src, granted))
+        term = msg.term if granted and msg.pre_vote else self.term
+        self._send(VoteResponse(term, self.id, msg.src, granted, msg.pre_vote))
 
     def _on_vote_response(self, msg: VoteResponse):
+        if msg.pre_vote:
+            if self.role is not Role.PRE_CANDIDATE:
+                return
+            if msg.granted and msg.term != self.term + 1:
+                return
+            self.votes[msg.src] = msg.granted
+            if self._has_quorum(self.votes, granted=True):
+                self._start_election()
+            elif self._has_quorum(self.votes, granted=False):
+                self._become_follower(self.term, None)
+            return
         if self.role is not Role.CANDIDATE:
             return
         self.votes[msg.src] = msg.granted
@@ -359,6 +617,13 @@ class RaftNode:
             self._become_leader()
         elif self._has_quorum(self.votes, granted=False):
             self._become_follower(self.term, None)
+
+    def _on_timeout_now(self, msg: TimeoutNow):
+        # The leader handed over to us: campaign at once, without a
+        # pre-vote, and ask voters to waive its lease (thesis §3.10).
+        if self.role is Role.LEADER or not self._is_voter():
+            return
+        self._start_election(transfer_term=msg.term)
 
     def _on_append_request(self, msg: AppendRequest):
         self.role = Role.FOLLOWER
@@ -372,7 +637,9 @@ class RaftNode:
                 )
             )
             return
-        matched = self.log.try_append(msg.prev_index, msg.prev_term, msg.entries, msg.commit)
+        matched, written_from = self.log.try_append(
+            msg.prev_index, msg.prev_term, msg.entries, msg.commit
+        )
         if matched is None:
             self._send(
                 AppendResponse(
@@ -386,35 +653,67 @@ class RaftNode:
                 )
             )
             return
-        for entry in msg.entries:
-            if entry.type is EntryType.CONFIGURATION:
-                self._configurations.append((entry.index, Configuration.decode(entry.data)))
+        if written_from is not None:
+            self._log_rewritten_from(written_from, msg.entries)
         self._send(
             AppendResponse(self.term, self.id, msg.src, True, matched, context=msg.context)
         )
+
+    def _log_rewritten_from(self, index, entries):
+        # Configurations take effect when appended, so one that a newer
+        # leader's entries replaced is no longer in effect either (§4.1).
+        self._configurations = [c for c in self._configurations if c[0] < index]
+        for entry in entries:
+            if entry.index >= index and entry.type is EntryType.CONFIGURATION:
+                self._configurations.append((entry.index, Configuration.decode(entry.data)))
 
     def _on_append_response(self, msg: AppendResponse):
         if self.role is not Role.LEADER or msg.src not in self.progress:
             return
         progress = self.progress[msg.src]
+        progress.recent_active = True
         if msg.context:
-            self._acknowledge_reads(msg.src, msg.context)
+            self._heartbeat_answered(msg.src, progress, msg.context)
         if not msg.success:
             if progress.reject(msg.index, msg.hint):
                 self._send_append(msg.src)
             return
-        if progress.acknowledge(msg.index):
+        self._follower_matched(msg.src, progress, msg.index)
+
+    def _heartbeat_answered(self, server_id, progress, number):
+        sent = self.rounds.answered(server_id, number)
+        if sent is not None and (
+            progress.heard_since_tick is None or progress.heard_since_tick < sent
+        ):
+            progress.heard_since_tick = sent
+        confirmed = self.rounds.confirmed_reads(
+            lambda acks: self._has_quorum(dict.fromkeys(acks, True), granted=True)
+        )
+        self.read_states.extend(confirmed)
+
+    def _follower_matched(self, server_id, progress, index):
+        """``server_id``'s log matches ours up to ``index``."""
+        if progress.acknowledge(index):
             if progress.state is ProgressState.PROBE:
                 progress.become_replicate()
-            elif progress.state is ProgressState.SNAPSHOT and progress.match >= progress.pending_snapshot:
-                progress.become_probe()
+            elif (
+                progress.state is ProgressState.SNAPSHOT
+                and progress.match >= progress.pending_snapshot
+            ):
+                progress.become_replicate()
             if self._maybe_commit():
-                self._broadcast_append()
-            else:
-                self._send_append(msg.src)
+                self._commit_advanced()
+            elif self.role is Role.LEADER:
+                self._send_append(server_id)
         elif progress.state is ProgressState.PROBE:
             progress.probe_sent = False
-            self._send_append(msg.src)
+            self._send_append(server_id)
+        if (
+            self.role is Role.LEADER
+            and server_id == self.transfer_target
+            and progress.match == self.log.last_index()
+        ):
+            self._send_timeout_now(server_id)
 
     def _on_snapshot_request(self, msg: SnapshotRequest):
         self.role = Role.FOLLOWER
@@ -436,11 +735,14 @@ class RaftNode:
         if self.role is not Role.LEADER or msg.src not in self.progress:
             return
         progress = self.progress[msg.src]
-        if progress.state is not ProgressState.SNAPSHOT:
+        progress.recent_active = True
+        if progress.state is ProgressState.SNAPSHOT and msg.index < progress.pending_snapshot:
+            # It did not take this snapshot: find out where it stands.
+            progress.become_probe()
+            self._send_append(msg.src)
             return
-        progress.acknowledge(msg.index)
-        progress.become_probe()
-        self._send_append(msg.src)
+        # The follower's log now matches ours up to ``msg.index``.
+        self._follower_matched(msg.src, progress, msg.index)
 
     _handlers = {
         VoteRequest: _on_vote_request,
@@ -449,6 +751,7 @@ class RaftNode:
         AppendResponse: _on_append_response,
         SnapshotRequest: _on_snapshot_request,
         SnapshotResponse: _on_snapshot_response,
+        TimeoutNow: _on_timeout_now,
     }
 
     # -- replication ------------------------------------------------------------
@@ -478,11 +781,12 @@ class RaftNode:
         for server_id in self._replication_targets():
             self._send_append(server_id)
 
-    def _broadcast_heartbeat(self, context=0):
+    def _broadcast_heartbeat(self, number, periodic=False):
+        """Send heartbeat round ``number`` to every follower."""
         last = self.log.last_index()
         for server_id in self._replication_targets():
             progress = self.progress[server_id]
-            if progress.state is ProgressState.REPLICATE and not context:
+            if progress.state is ProgressState.REPLICATE and periodic:
                 stalled = progress.match == progress.match_at_heartbeat
                 progress.match_at_heartbeat = progress.match
                 if stalled and progress.match < last:
@@ -499,12 +803,12 @@ class RaftNode:
                         self._term_or_zero(progress.match),
                         (),
                         min(self.log.committed, progress.match),
-                        context,
+                        number,
                     )
                 )
             else:
                 progress.probe_sent = False
-                self._send_append(server_id, heartbeat=True, context=context)
+                self._send_append(server_id, heartbeat=True, context=number)
 
     def _term_or_zero(self, index):
         try:
@@ -584,10 +888,33 @@ class RaftNode:
             self._start_read(request_id)
         return True
 
+    def _commit_advanced(self):
+        # Followers learn the new commit index with the next append.
+        self._broadcast_append()
+        if not self._is_voter() and self.log.committed >= self._configurations[-1][0]:
+            self._step_down_removed()
+
+    def _step_down_removed(self):
+        # Thesis §4.2.2: a leader that is no longer a voter manages the
+        # cluster until the configuration without it commits, then steps
+        # down. Handing over to a voter that has our whole log spares the
+        # cluster an election timeout without a leader.
+        target = self._most_up_to_date_voter()
+        if target is not None and self.progress[target].match == self.log.last_index():
+            self._send_timeout_now(target)
+        self._become_follower(self.term, None)
+
     # -- helpers ----------------------------------------------------------------
 
     def _is_voter(self):
         return self.id in self.configuration.voters
+
+    def _quorum_recently_active(self):
+        active = {
+            server_id: progress.recent_active
+            for server_id, progress in self.progress.items()
+        }
+        return self._has_quorum(active, granted=True)
 
     def _has_quorum(self, votes, granted):
         voters = self.configuration.voters
@@ -596,3 +923,7 @@ class RaftNode:
 
     def _send(self, msg):
         self.outbox.append(msg)
+
+
+# Messages that only the leader of their term sends.
+_FROM_LEADER = (AppendRequest, SnapshotRequest, TimeoutNow)

@@ -30,6 +30,10 @@ class Progress:
     # behind and made no progress for a whole heartbeat interval has lost
     # messages, and is probed again.
     match_at_heartbeat: int = attr.ib(default=-1)
+    # The leader's tick count when it sent the latest heartbeat round this
+    # follower answered: the follower has heard from us since then, which
+    # is what the leader lease rests on.
+    heard_since_tick: int | None = attr.ib(default=None)
 
     def become_probe(self):
         if self.state is ProgressState.SNAPSHOT:
@@ -40,6 +44,17 @@ class Progress:
         self.probe_sent = False
         self.inflight = []
         self.pending_snapshot = 0
+
+    def pause_probing(self):
+        """Probe again only at the next heartbeat, not at once: after a
+        failed send or snapshot, retrying in a loop would only fail again."""
+        self.probe_sent = True
+
+    def snapshot_failed(self):
+        """The snapshot never arrived: probe from what the follower has."""
+        self.pending_snapshot = 0
+        self.become_probe()
+        self.pause_probing()
 
     def become_replicate(self):
         self.state = ProgressState.REPLICATE
