@@ -358,6 +358,7 @@ class Processor:
         return confd_funcs(store, self.world) | self.extra_funcs
 
     def _template(self, resource):
+        self.log.debug("Using source template {src}", src=resource.src)
         try:
             with open(resource.src, "rb") as f:
                 st = os.fstat(f.fileno())
@@ -371,6 +372,7 @@ class Processor:
         except OSError as e:
             raise RenderError(f"Unable to process template {resource.src}, {e.strerror or e}")
         name = os.path.basename(resource.src)
+        self.log.debug("Compiling source template {src}", src=resource.src)
         try:
             template = Template(name, text, self._funcs(MemKV()))
         except TemplateError as e:

@@ -1,0 +1,130 @@
+"""Wiring for ``pyconsul template``: the one place that picks the reactor.
+
+:func:`run` takes a checked :class:`RunConfig`, logs confd-style to a byte
+stream, loads the resources and runs the chosen mode until it is done
+(``-onetime``) or told to stop (SIGINT/SIGTERM, exit status 0 as confd).
+It returns the exit status.
+"""
+
+import os
+import signal
+
+from twisted.logger import Logger, globalLogBeginner
+
+from pyconsul.template.confdlog import ConfdLogObserver
+from pyconsul.template.consul import ConsulKV, NodeAddressError, parse_node
+from pyconsul.template.modes import IntervalMode, SyncRunner, WatchMode, run_once
+from pyconsul.template.resource import Processor, load_resources
+
+log = Logger(namespace="pyconsul.template")
+
+_SIGNAL_NAMES = {signal.SIGINT: "interrupt", signal.SIGTERM: "terminated"}
+
+
+def start_logging(stream, level):
+    observer = ConfdLogObserver(stream, level)
+    globalLogBeginner.beginLoggingTo([observer], discardBuffer=True, redirectStandardIO=False)
+    return observer
+
+
+def load(settings):
+    """conf.d's resources, with confd's warnings for an empty or missing confdir."""
+    if not os.path.isdir(settings.confdir):
+        log.warn("Cannot load template resources: confdir '{confdir}' does not exist",
+                 confdir=settings.confdir)
+        return [], []
+    resources, errors = load_resources(settings)
+    if not resources and not errors:
+        log.warn("Found no templates")
+    return resources, errors
+
+
+class TemplateApp:
+    """One run: builds the parts from the config and drives the mode."""
+
+    def __init__(self, config, reactor):
+        self.config = config
+        self.reactor = reactor
+        self.status = 0
+        self.mode = None
+        self._stopping = False
+
+    def _kv(self):
+        nodes = [parse_node(n, self.config.scheme) for n in self.config.nodes]
+        return ConsulKV(self.reactor, nodes, token=self.config.token)
+
+    def _runner(self):
+        from twisted.internet.threads import deferToThreadPool
+
+        pool = self.reactor.getThreadPool()
+
+        def in_thread(function, *args):
+            return deferToThreadPool(self.reactor, pool, function, *args)
+
+        return SyncRunner(Processor(self.config.settings), in_thread)
+
+    def start(self):
+        """Called once the reactor runs."""
+        config = self.config
+        log.info("Starting pyconsul template")
+        log.info("Backend set to {backend}", backend=config.backend)
+        try:
+            kv = self._kv()
+        except NodeAddressError as e:
+            return self._exit(1, str(e))
+        log.info("Consul nodes set to {nodes}", nodes=", ".join(n.authority for n in kv.nodes))
+        settings = config.settings
+        resources, errors = load(settings)
+        if errors:
+            # confd does not start with a broken resource file.
+            for error in errors:
+                log.error("{error}", error=str(error))
+            return self._exit(1)
+        runner = self._runner()
+        if config.mode == "onetime":
+            d = run_once(resources, kv, runner)
+            d.addErrback(lambda f: (log.failure("Run", f), 1)[1])
+            d.addCallback(self._exit)
+            return
+        if config.mode == "interval":
+            self.mode = IntervalMode(lambda: load(settings), kv, runner, self.reactor, config.interval)
+        else:
+            if not resources:
+                return self._exit(0)  # confd's watch mode ends when it has nothing to watch
+            self.mode = WatchMode(resources, kv, runner, self.reactor, config.quiet_min, config.quiet_max)
+        self._handle_signals()
+        self.mode.start()
+
+    def _handle_signals(self):
+        def on_signal(number, frame):
+            self.reactor.callFromThread(self._captured, number)
+
+        for number in _SIGNAL_NAMES:
+            signal.signal(number, on_signal)
+
+    def _captured(self, number):
+        log.info("Captured {signal}. Exiting...", signal=_SIGNAL_NAMES[number])
+        self._exit(0)
+
+    def _exit(self, status, message=None):
+        if self._stopping:
+            return
+        self._stopping = True
+        if message:
+            log.critical("{message}", message=message)
+        self.status = status
+        if self.mode is not None:
+            self.mode.stop()
+        if self.reactor.running:
+            self.reactor.stop()
+
+
+def run(config, stream):
+    """Run ``pyconsul template`` with ``config``; returns the exit status."""
+    from twisted.internet import reactor
+
+    start_logging(stream, config.log_level)
+    app = TemplateApp(config, reactor)
+    reactor.callWhenRunning(app.start)
+    reactor.run()
+    return app.status

@@ -1,0 +1,325 @@
+"""The watch, interval and one-time modes, with real files, a fake clock and
+an in-memory KV API (commands are recorded, not run)."""
+
+import os
+
+from twisted.internet.defer import Deferred, maybeDeferred
+from twisted.internet.task import Clock
+from twisted.trial.unittest import SynchronousTestCase
+
+from pyconsul.template import CommandResult, Processor, load_resource, load_resources
+from pyconsul.template.modes import IntervalMode, SyncRunner, WatchMode, run_once
+from pyconsul.template.watch import DEFAULT_WAIT, Backoff
+from tests.template.fakekv import FakeKV
+from tests.template.test_resource import WORLD, ConfDir, RecordingRunner, read
+from tests.template.test_watch import Events, run_until
+
+NGINX = 'proxy_pass http://www.{{getv "/nginx/http/server/proxy"}};\n'
+CHECK_FAILS = CommandResult(b"nginx: bad config\n", "exit status 1")
+UPSTREAM = "upstream app {\n{{range gets \"/nginx/upstream/*\"}}    server {{.Value}};\n{{end}}}\n"
+
+
+def in_this_thread(function, *args):
+    return maybeDeferred(function, *args)
+
+
+class ModeTestCase(SynchronousTestCase):
+    def setUp(self):
+        self.clock = Clock()
+        self.kv = FakeKV(self.clock)
+        self.dir = ConfDir(self)
+        self.commands = RecordingRunner()
+        self.events = Events()
+        self.in_thread = in_this_thread
+
+    def resource(self, name, template, **fields):
+        fields.setdefault("reload_cmd", "reload " + name)
+        return load_resource(self.dir.resource(name, template, **fields), self.dir.settings())
+
+    def runner(self):
+        processor = Processor(self.dir.settings(), runner=self.commands, world=WORLD,
+                              logger=self.events.logger())
+        return SyncRunner(processor, lambda f, *a: self.in_thread(f, *a), logger=self.events.logger())
+
+    def watch_mode(self, resources, quiet=0.02, max_delay=0.08):
+        mode = WatchMode(resources, self.kv, self.runner(), self.clock, quiet, max_delay,
+                         make_backoff=lambda: Backoff(jitter=0), logger=self.events.logger())
+        mode.start()
+        self.addCleanup(mode.stop)
+        return mode
+
+    def reloads(self, name):
+        return self.commands.commands.count("reload " + name)
+
+
+class WatchModeTests(ModeTestCase):
+    def test_the_nginx_example(self):
+        nginx = self.resource("nginx", NGINX, keys=["/nginx"])
+        self.watch_mode([nginx])
+        self.clock.advance(0.02)
+        self.assertFalse(os.path.exists(nginx.dest))
+        self.assertIn("key does not exist: /nginx/http/server/proxy", "\n".join(self.events.texts))
+        self.assertEqual(self.commands.commands, [])
+
+        self.kv.put("nginx/http/server/proxy", "google.com")
+        self.clock.advance(0.02)
+        self.assertEqual(read(nginx.dest), b"proxy_pass http://www.google.com;\n")
+        self.assertEqual(self.commands.commands, ["reload nginx"])
+        self.assertIn("Target config %s has been updated" % nginx.dest, self.events.texts)
+
+    def test_renders_within_the_quiet_time_of_a_change(self):
+        nginx = self.resource("nginx", NGINX, keys=["/nginx"])
+        self.kv.put("nginx/http/server/proxy", "a.com")
+        self.watch_mode([nginx])
+        self.clock.advance(1)
+        self.kv.put("nginx/http/server/proxy", "b.com")
+        self.clock.advance(0.015)
+        self.assertIn(b"a.com", read(nginx.dest))
+        self.clock.advance(0.01)
+        self.assertIn(b"b.com", read(nginx.dest))
+
+    def test_one_query_per_prefix_shared_between_templates(self):
+        resources = [self.resource("t%d" % n, "{{ls \"/shared\"}}\n", keys=["/shared"]) for n in range(50)]
+        resources.append(self.resource("other", '{{getv "/other/x" "-"}}\n', keys=["/other"]))
+        resources.append(self.resource("both", "{{ls \"/shared\"}}\n", keys=["/shared", "/other"]))
+        self.watch_mode(resources)
+        self.assertEqual(sorted(self.kv.requests), [
+            ("other", 0, DEFAULT_WAIT), ("other", 1, DEFAULT_WAIT),
+            ("shared", 0, DEFAULT_WAIT), ("shared", 1, DEFAULT_WAIT),
+        ])
+        self.assertEqual(self.kv.blocked(), 2)
+        self.clock.advance(0.02)
+        self.kv.put("shared/a", "1")
+        self.clock.advance(0.02)
+        self.assertEqual(len(self.kv.requests), 5)
+        self.assertEqual(self.reloads("t0"), 2)
+        self.assertEqual(self.reloads("t49"), 2)
+        self.assertEqual(self.reloads("both"), 2)
+        self.assertEqual(self.reloads("other"), 1)
+
+    def test_a_burst_of_changes_is_one_render(self):
+        nginx = self.resource("upstream", UPSTREAM, keys=["/nginx/upstream"])
+        self.watch_mode([nginx])
+        self.clock.advance(0.02)
+        self.assertEqual(self.reloads("upstream"), 1)
+        for n in range(10):
+            self.kv.put("nginx/upstream/s%d" % n, "10.0.0.%d:80" % n)
+            self.clock.advance(0.001)
+        self.clock.advance(0.02)
+        self.assertEqual(self.reloads("upstream"), 2)
+        self.assertEqual(read(nginx.dest).count(b"server 10.0.0."), 10)
+
+    def test_range_gets_follows_keys_added_and_deleted(self):
+        nginx = self.resource("upstream", UPSTREAM, keys=["/nginx/upstream"])
+        self.watch_mode([nginx])
+        self.kv.put("nginx/upstream/a", "10.0.0.1:80")
+        self.kv.put("nginx/upstream/b", "10.0.0.2:80")
+        self.clock.advance(0.02)
+        self.assertEqual(read(nginx.dest),
+                         b"upstream app {\n    server 10.0.0.1:80;\n    server 10.0.0.2:80;\n}\n")
+        self.kv.delete("nginx/upstream/a")
+        self.clock.advance(0.02)
+        self.assertEqual(read(nginx.dest), b"upstream app {\n    server 10.0.0.2:80;\n}\n")
+
+    def test_a_failing_check_keeps_the_old_file_until_the_next_change(self):
+        nginx = self.resource("nginx", NGINX, keys=["/nginx"], check_cmd="check {{.src}}")
+        self.kv.put("nginx/http/server/proxy", "good.com")
+        self.watch_mode([nginx])
+        self.clock.advance(0.02)
+        self.commands.results["check"] = CHECK_FAILS
+        self.kv.put("nginx/http/server/proxy", "bad.com")
+        self.clock.advance(0.02)
+        self.assertIn(b"good.com", read(nginx.dest))
+        self.assertEqual(self.reloads("nginx"), 1)
+        self.assertIn("Config check failed: exit status 1", self.events.texts)
+        del self.commands.results["check"]
+        self.kv.put("nginx/http/server/proxy", "fixed.com")
+        self.clock.advance(0.02)
+        self.assertIn(b"fixed.com", read(nginx.dest))
+        self.assertEqual(self.reloads("nginx"), 2)
+
+    def test_a_resource_reading_two_prefixes_waits_for_both(self):
+        pair = self.resource("pair", '{{getv "/a/x"}} {{getv "/b/y"}}\n', keys=["/a", "/b"])
+        self.kv.put("a/x", "1")
+        self.kv.put("b/y", "2")
+        slow = SlowKV(self.kv, "b")
+        mode = WatchMode([pair], slow, self.runner(), self.clock, 0.02, 0.08, logger=self.events.logger())
+        mode.start()
+        self.addCleanup(mode.stop)
+        self.clock.advance(1)
+        self.assertEqual(self.commands.commands, [])
+        self.assertEqual(self.events.texts, [])
+        slow.release()
+        self.clock.advance(0.02)
+        self.assertEqual(read(pair.dest), b"1 2\n")
+
+    def test_changes_while_a_sync_runs_are_rendered_after_it(self):
+        nginx = self.resource("nginx", NGINX, keys=["/nginx"])
+        self.kv.put("nginx/http/server/proxy", "one.com")
+        held = []
+
+        def held_thread(function, *args):
+            d = Deferred()
+            held.append((d, function, args))
+            return d
+
+        self.in_thread = held_thread
+        self.watch_mode([nginx])
+        self.clock.advance(0.02)
+        self.assertEqual(len(held), 1)
+        self.kv.put("nginx/http/server/proxy", "two.com")
+        self.clock.advance(1)
+        self.assertEqual(len(held), 1)  # one sync at a time
+        d, function, args = held.pop()
+        d.callback(function(*args))
+        self.assertEqual(len(held), 1)
+        d, function, args = held.pop()
+        d.callback(function(*args))
+        self.assertIn(b"two.com", read(nginx.dest))
+
+    def test_agent_down_then_back(self):
+        nginx = self.resource("nginx", NGINX, keys=["/nginx"])
+        self.kv.put("nginx/http/server/proxy", "one.com")
+        self.watch_mode([nginx])
+        self.clock.advance(0.02)
+        self.kv.go_down()
+        run_until(self.clock, 30)
+        self.assertLess(len(self.kv.requests), 12)
+        self.assertIn(b"one.com", read(nginx.dest))
+        self.kv.come_back()
+        self.kv.put("nginx/http/server/proxy", "two.com")
+        run_until(self.clock, 45)
+        self.assertIn(b"two.com", read(nginx.dest))
+        self.assertEqual(self.kv.blocked(), 1)
+
+
+class SlowKV:
+    """Holds back the first answer for one prefix until released."""
+
+    def __init__(self, kv, prefix):
+        self.kv = kv
+        self.prefix = prefix
+        self.held = None
+
+    def list(self, prefix, index=0, wait=None):
+        if prefix == self.prefix and self.held is None:
+            self.held = Deferred()
+            return self.held
+        return self.kv.list(prefix, index, wait)
+
+    def release(self):
+        self.held.callback(self.kv._listing(self.prefix))
+
+
+class IntervalModeTests(ModeTestCase):
+    def interval_mode(self, interval=2):
+        load = lambda: load_resources(self.dir.settings())  # noqa: E731
+        mode = IntervalMode(load, self.kv, self.runner(), self.clock, interval, logger=self.events.logger())
+        mode.start()
+        self.addCleanup(mode.stop)
+        return mode
+
+    def test_a_pass_every_interval_with_plain_reads(self):
+        nginx = self.resource("nginx", NGINX, keys=["/nginx"])
+        self.kv.put("nginx/http/server/proxy", "one.com")
+        mode = self.interval_mode(2)
+        self.assertEqual(self.kv.requests, [("nginx", 0, None)])
+        self.assertIn(b"one.com", read(nginx.dest))
+        self.kv.put("nginx/http/server/proxy", "two.com")
+        self.clock.advance(1.9)
+        self.assertIn(b"one.com", read(nginx.dest))
+        self.clock.advance(0.1)
+        self.assertIn(b"two.com", read(nginx.dest))
+        self.assertEqual(mode.passes, 2)
+        self.assertEqual(self.kv.requests, [("nginx", 0, None)] * 2)
+        self.assertEqual(self.reloads("nginx"), 2)
+
+    def test_new_resources_are_picked_up(self):
+        self.resource("a", "a\n", keys=["/a"])
+        self.interval_mode(2)
+        b = self.resource("b", "b\n", keys=["/b"])
+        self.clock.advance(2)
+        self.assertEqual(read(b.dest), b"b\n")
+
+    def test_agent_down_logs_and_carries_on(self):
+        nginx = self.resource("nginx", NGINX, keys=["/nginx"])
+        self.kv.go_down()
+        self.interval_mode(2)
+        self.assertIn('Get "http://fake/v1/kv/nginx": connection refused', self.events.texts)
+        self.kv.come_back()
+        self.kv.put("nginx/http/server/proxy", "one.com")
+        self.clock.advance(2)
+        self.assertIn(b"one.com", read(nginx.dest))
+
+    def test_the_next_pass_is_counted_from_the_end_of_this_one(self):
+        self.resource("nginx", NGINX, keys=["/nginx"])
+        held = []
+
+        def held_thread(function, *args):
+            held.append(Deferred())
+            return held[-1]
+
+        self.in_thread = held_thread
+        mode = self.interval_mode(2)
+        self.clock.advance(5)
+        self.assertEqual(mode.passes, 0)
+        held[0].callback([])
+        self.assertEqual(mode.passes, 1)
+        self.clock.advance(1.9)
+        self.assertEqual(len(held), 1)
+        self.clock.advance(0.1)
+        self.assertEqual(len(held), 2)
+
+
+class RunOnceTests(ModeTestCase):
+    def status(self, resources):
+        d = run_once(resources, self.kv, self.runner())
+        return self.successResultOf(d)
+
+    def test_success(self):
+        nginx = self.resource("nginx", NGINX, keys=["/nginx"])
+        self.kv.put("nginx/http/server/proxy", "google.com")
+        self.assertEqual(self.status([nginx]), 0)
+        self.assertEqual(read(nginx.dest), b"proxy_pass http://www.google.com;\n")
+
+    def test_any_error_is_status_1_and_the_others_are_still_written(self):
+        nginx = self.resource("nginx", NGINX, keys=["/nginx"])
+        fine = self.resource("fine", "fine\n", keys=["/other"])
+        self.assertEqual(self.status([fine, nginx]), 1)
+        self.assertEqual(read(fine.dest), b"fine\n")
+        self.assertFalse(os.path.exists(nginx.dest))
+
+    def test_an_unreachable_agent_is_status_1(self):
+        nginx = self.resource("nginx", NGINX, keys=["/nginx"])
+        self.kv.go_down()
+        self.assertEqual(self.status([nginx]), 1)
+        self.assertIn('Get "http://fake/v1/kv/nginx": connection refused', self.events.texts)
+
+    def test_one_read_per_prefix(self):
+        resources = [self.resource("t%d" % n, "x\n", keys=["/shared"]) for n in range(5)]
+        self.assertEqual(self.status(resources), 0)
+        self.assertEqual(self.kv.requests, [("shared", 0, None)])
+
+    def test_a_bug_in_one_resource_does_not_stop_the_others(self):
+        fine = self.resource("fine", "fine\n", keys=["/other"])
+        broken = self.resource("broken", "x\n", keys=["/other"])
+        runner = self.runner()
+        real_sync = runner.processor.sync
+
+        def sync(resource, entries):
+            if resource is broken:
+                raise ZeroDivisionError("bug")
+            return real_sync(resource, entries)
+
+        runner.processor.sync = sync
+        self.assertEqual(self.successResultOf(run_once([broken, fine], self.kv, runner)), 1)
+        self.assertEqual(read(fine.dest), b"fine\n")
+        failures = [e["log_failure"] for e in self.events if "log_failure" in e]
+        self.assertEqual([f.type for f in failures], [ZeroDivisionError])
+
+    def test_kv_errors_reach_the_log_once_per_resource(self):
+        a = self.resource("a", "a\n", keys=["/p"])
+        b = self.resource("b", "b\n", keys=["/p"])
+        self.kv.go_down()
+        self.assertEqual(self.status([a, b]), 1)
+        self.assertEqual(sum(1 for t in self.events.texts if "connection refused" in t), 2)
