@@ -90,16 +90,36 @@ class Agent:
     @defer.inlineCallbacks
     def _leave_raft(self):
         driver = self.server.driver
-        if len(driver.configuration().voters) < 2 or driver.node_id not in driver.configuration().voters:
+        voters = driver.configuration().voters
+        if len(voters) < 2 or driver.node_id not in voters:
             return
+        if driver.is_leader:
+            target = self._transfer_target(voters - {driver.node_id})
+            if target is not None:
+                try:
+                    driver.transfer_leadership(target)
+                    yield self._until(lambda: not driver.is_leader and driver.known_leader)
+                except Exception as error:
+                    # Removing ourselves still works as leader: we step
+                    # down once the configuration without us commits.
+                    self.log.warn("Handing over leadership failed: {error!r}", error=error)
         try:
-            if driver.is_leader:
-                driver.transfer_leadership()
-                yield self._until(lambda: not driver.is_leader and driver.known_leader)
             removal = self.rpc.call("Operator.RaftRemovePeerByID", {"ID": driver.node_id})
             yield removal.addTimeout(RAFT_LEAVE_TIMEOUT, self.clock)
         except Exception as error:  # the gossip leave still goes ahead
-            self.log.warn("Leaving the Raft configuration failed: {error}", error=error)
+            self.log.warn("Leaving the Raft configuration failed: {error!r}", error=error)
+
+    def _transfer_target(self, candidates):
+        """A voter that gossip sees alive, to hand leadership to."""
+        alive = {
+            m.tags.get("id")
+            for m in self.lan.members()
+            if m.status is MemberStatus.ALIVE and m.tags.get("role") == "consul"
+        }
+        for candidate in sorted(candidates):
+            if candidate in alive:
+                return candidate
+        return None
 
     @defer.inlineCallbacks
     def _until(self, condition, timeout=RAFT_LEAVE_TIMEOUT, interval=0.05):

@@ -113,9 +113,8 @@ _TYPES = [
     (5, raft.SnapshotRequest),
     (6, raft.SnapshotResponse),
     (7, SnapshotChunk),
+    (8, raft.TimeoutNow),
 ]
-if hasattr(raft, "TimeoutNow"):
-    _TYPES.append((8, raft.TimeoutNow))
 _CODES = {cls: code for code, cls in _TYPES}
 _CLASSES = {code: cls for code, cls in _TYPES}
 
@@ -140,7 +139,7 @@ def decode(data):
         body = msgpack.unpackb(data, raw=False, strict_map_key=True)
     except Exception as e:  # msgpack raises several types on garbage
         raise CodecError("undecodable Raft message: %s" % e)
-    if type(body) is not list or not body or body[0] not in _CLASSES:
+    if type(body) is not list or not body or type(body[0]) is not int or body[0] not in _CLASSES:
         raise CodecError("not a Raft message")
     cls = _CLASSES[body[0]]
     fields = attr.fields(cls)

@@ -109,6 +109,7 @@ class RaftDriver:
         self.on_leader_known = lambda: None
 
         self.node = None
+        self.known_addresses = {}
         self._proposals = {}  # index -> (term, Deferred)
         self._read_ids = itertools.count(1)
         self._reads_requested = {}  # request id -> Deferred
@@ -154,12 +155,32 @@ class RaftDriver:
         if self.transport is not None:
             self.transport.address_of = self._address_of
             self.transport.on_message = self.receive
+            self.transport.on_unreachable = self._unreachable
+            self.transport.on_snapshot_sent = self._snapshot_sent
         self._ticker = self.clock.callLater(self.tick_seconds, self._tick)
         self._process()
 
     def _address_of(self, server_id):
         server = self.node.configuration.server(server_id)
-        return server.address if server is not None else None
+        if server is not None:
+            return server.address
+        # A server that was just added knows no configuration yet, but it
+        # must answer the leader: gossip tells it where the servers are.
+        return self.known_addresses.get(server_id)
+
+    def learn_address(self, server_id, address):
+        """Where a server can be reached, as gossip says."""
+        self.known_addresses[server_id] = address
+
+    def _unreachable(self, server_id):
+        if not self._stopped:
+            self.node.report_unreachable(server_id)
+            self._schedule()
+
+    def _snapshot_sent(self, server_id, success):
+        if not self._stopped:
+            self.node.report_snapshot(server_id, success)
+            self._schedule()
 
     def can_bootstrap(self):
         """Whether this server has never had any Raft state."""
@@ -219,11 +240,15 @@ class RaftDriver:
         return d
 
     def barrier(self):
-        """None if the leader has applied everything committed before its
-        term began (the default consistency: reads on the leader), else a
-        Deferred that fires when it has."""
+        """For default-consistency reads on the leader: None if the leader's
+        lease holds and it has applied everything committed before its term
+        began, else a Deferred that fires when a read may go ahead."""
         if self.node.role is not Role.LEADER:
             raise NotLeader(self.node.leader)
+        if not self.node.lease_valid():
+            # No recent quorum contact: this leader may have been deposed
+            # without knowing it. Confirm with a quorum before reading.
+            return self.read_index()
         index = self.node.term_start_index
         if self.fsm.store.last_applied >= index:
             return None

@@ -8,9 +8,10 @@ and ``LastContact`` beside their result.
 """
 
 from twisted.internet.defer import fail, maybeDeferred
+from twisted.internet.task import deferLater
 
 from pyconsul.server.blocking import blocking_query, query_timeout_bound
-from pyconsul.server.errors import BadRequest, NoClusterLeader, RPCError
+from pyconsul.server.errors import BadRequest, NoClusterLeader, RPCError, RPCUnavailable
 from pyconsul.state import commands
 
 
@@ -26,6 +27,7 @@ def _consistency(options):
 # leader's to answer, and a follower forwards it there.
 ANSWERED_LOCALLY = frozenset({"Status.Leader", "Status.Peers"})
 MAX_FORWARDS = 3  # a request that keeps meeting deposed leaders gives up
+FORWARD_RETRY = 0.25  # wait before asking again when the leader did not answer
 WRITE_TIMEOUT = 30.0
 BLOCKING_MARGIN = 30.0
 
@@ -72,11 +74,17 @@ class ServerEndpoints:
         options = args.get("QueryOptions") or {}
         return not options.get("AllowStale")
 
-    def _forward(self, method, args):
-        """Send the call to the leader once one is known (Consul's forward)."""
+    def _forward(self, method, args, deadline=None):
+        """Send the call to the leader once one is known (Consul's forward).
+
+        While an election settles, the leader we know of may be gone: the
+        call is retried until the hold timeout, then fails with Consul's
+        "No cluster leader"."""
         hops = args.get("ForwardHops", 0)
         if self.pool is None or hops >= MAX_FORWARDS:
             return fail(NoClusterLeader())
+        if deadline is None:
+            deadline = self.clock.seconds() + self.server.hold_timeout
 
         def leader_known(_):
             if self.server.driver.is_leader:
@@ -85,7 +93,15 @@ class ServerEndpoints:
             if not address:
                 raise NoClusterLeader()
             forwarded = dict(args, ForwardHops=hops + 1)
-            return self.pool.call(address, method, forwarded, timeout=forwarding_timeout(args))
+            d = self.pool.call(address, method, forwarded, timeout=forwarding_timeout(args))
+            return d.addErrback(retry)
+
+        def retry(failure):
+            failure.trap(RPCUnavailable)
+            if self.clock.seconds() + FORWARD_RETRY > deadline:
+                raise NoClusterLeader()
+            d = deferLater(self.clock, FORWARD_RETRY, lambda: None)
+            return d.addCallback(lambda _: self._forward(method, args, deadline))
 
         return self.server.wait_for_leader().addCallback(leader_known)
 

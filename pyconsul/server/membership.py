@@ -58,6 +58,8 @@ class ServerMembership:
 
     def _on_gossip(self, event):
         if isinstance(event, MemberEvent):
+            for node_id, (address, _, _) in self.servers().items():
+                self.driver.learn_address(node_id, address)
             self.maybe_bootstrap()
             self.reconcile()
 
