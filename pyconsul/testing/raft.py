@@ -67,6 +67,8 @@ class RaftNetwork:
         self.drop_rate = 0.0
         self.duplicate_rate = 0.0
         self.max_delay = 0  # in ticks
+        # Predicates on messages: a message any of them accepts is dropped.
+        self.filters = []
         self.now = 0
         self._queue = []  # (message, snapshot payload) to deliver in this run
         self._delayed = []  # heap of (due tick, sequence, message, payload)
@@ -102,6 +104,12 @@ class RaftNetwork:
 
     def on_snapshot_installed(self, node_id, meta):
         """Called after ``node_id`` replaced its state with a leader's snapshot."""
+
+    def on_input(self, node_id, node):
+        """Called after ``node`` took a tick or a message."""
+
+    def on_read(self, node_id, request_id, index):
+        """Called when ``node_id``'s core confirmed a ReadIndex request."""
 
     # -- servers -------------------------------------------------------------------
 
@@ -193,6 +201,8 @@ class RaftNetwork:
         store.write(batch)
         store.written(batch)
         self.on_persisted(node_id, batch)
+        for request_id, index in ready.read_states:
+            self.on_read(node_id, request_id, index)
         for msg in ready.messages:
             self._send(msg)
         if ready.snapshot is not None:
@@ -241,9 +251,14 @@ class RaftNetwork:
         if self.drop_rate and self.rng.random() < self.drop_rate:
             self._lost(msg, unreachable=False)
             return
+        if self.filters and any(dropped(msg) for dropped in self.filters):
+            self._lost(msg, unreachable=False)
+            return
         if payload is not None:
             self._received_snapshots[msg.dst][msg.meta.index] = payload
-        self.nodes[msg.dst].step(msg)
+        node = self.nodes[msg.dst]
+        node.step(msg)
+        self.on_input(msg.dst, node)
         if payload is not None and msg.src in self.nodes:
             self.nodes[msg.src].report_snapshot(msg.dst, True)
 
@@ -264,8 +279,9 @@ class RaftNetwork:
             while self._delayed and self._delayed[0][0] <= self.now:
                 _, _, msg, payload = heapq.heappop(self._delayed)
                 self._queue.append((msg, payload))
-            for node in list(self.nodes.values()):
+            for node_id, node in list(self.nodes.items()):
                 node.tick()
+                self.on_input(node_id, node)
             self.run()
 
     # -- conveniences -------------------------------------------------------------------
@@ -275,6 +291,7 @@ class RaftNetwork:
         without a pre-vote, and with the others waiving their leader's lease."""
         node = self.nodes[node_id]
         node.step(TimeoutNow(node.term, node.leader or node_id, node_id))
+        self.on_input(node_id, node)
         self.run()
 
     def leaders(self):
@@ -293,3 +310,174 @@ class RaftNetwork:
             self.tick()
         if not condition():
             raise AssertionError("not reached after %d ticks" % limit)
+
+
+class InvariantViolation(AssertionError):
+    """Raft broke one of its safety properties."""
+
+
+class CheckedRaftNetwork(RaftNetwork):
+    """A :class:`RaftNetwork` that checks Raft's safety properties (paper §5,
+    Figure 3) as it runs, and the safety of ReadIndex and the leader lease:
+
+    * election safety: at most one leader per term (§5.2);
+    * log matching: two logs with an entry of the same index and term hold
+      the same entry, and the same term before it (§5.3), which by induction
+      makes the logs identical up to there;
+    * leader completeness: a new leader holds every committed entry, and no
+      server ever writes anything else at a committed index (§5.4);
+    * state machine safety: every server applies the same entry at each index
+      (§5.4.3), one index after the other, and snapshots hold that state;
+    * a ReadIndex answer is at least every index committed before the read
+      was asked (thesis §6.4);
+    * while a leader's lease holds, no newer leader exists and, once its term
+      has begun, it has every committed entry (thesis §6.4.1).
+
+    Entries count as committed from the moment any server's commit index
+    covers them. Call :meth:`check` after each step for the lease checks;
+    the others run on every message, tick and write.
+    """
+
+    def __init__(self, *args, **kwargs):
+        self.leader_of_term = {}
+        self.newest_leader_term = 0
+        self.entries_seen = {}  # (index, term) -> (type, data, term before)
+        self.committed = {}  # index -> Entry
+        self.max_committed = 0
+        self._checked_commit = {}  # node id -> commit index registered
+        self._reads = {}  # request id -> max_committed when asked
+        super().__init__(*args, **kwargs)
+
+    def _fail(self, message, *args):
+        raise InvariantViolation(message % args)
+
+    # -- election safety and leader completeness ------------------------------
+
+    def on_input(self, node_id, node):
+        if node.log.committed > self._checked_commit.get(node_id, 0):
+            self._register_commit(node_id, node)
+        if node.role is Role.LEADER:
+            holder = self.leader_of_term.get(node.term)
+            if holder is None:
+                # Just elected: its log must already hold every committed entry.
+                self.leader_of_term[node.term] = node_id
+                self.newest_leader_term = max(self.newest_leader_term, node.term)
+                self._check_leader_completeness(node)
+            elif holder != node_id:
+                self._fail("election safety: %s and %s both lead term %d", holder, node_id, node.term)
+
+    def _register_commit(self, node_id, node):
+        lo = max(self._checked_commit.get(node_id, 0) + 1, node.log.first_index())
+        for entry in node.log.entries(lo, node.log.committed + 1):
+            self._commit(entry, node_id)
+        self._checked_commit[node_id] = node.log.committed
+
+    def _commit(self, entry, node_id):
+        known = self.committed.setdefault(entry.index, entry)
+        if known != entry:
+            self._fail(
+                "committed entries never change: %s committed %r where %r was", node_id, entry, known
+            )
+        self.max_committed = max(self.max_committed, entry.index)
+
+    def _check_leader_completeness(self, node):
+        log = node.log
+        if log.last_index() < self.max_committed:
+            self._fail(
+                "leader completeness: %s leads term %d with %d entries, %d are committed",
+                node.id, node.term, log.last_index(), self.max_committed,
+            )
+        for index in range(log.first_index(), self.max_committed + 1):
+            entry = self.committed.get(index)
+            if entry is not None and log.term(index) != entry.term:
+                self._fail(
+                    "leader completeness: %s leads term %d without committed entry %d",
+                    node.id, node.term, index,
+                )
+
+    # -- log matching --------------------------------------------------------------
+
+    def on_persisted(self, node_id, batch):
+        if not batch.entries:
+            return
+        store = self.stores[node_id]
+        first = batch.entries[0].index
+        if first < store.first_index():
+            self._fail("%s wrote entry %d below its snapshot", node_id, first)
+        previous_term = store.term(first - 1)
+        for entry in batch.entries:
+            record = (entry.type, entry.data, previous_term)
+            seen = self.entries_seen.setdefault((entry.index, entry.term), record)
+            if seen != record:
+                self._fail("log matching: %s wrote %r, unlike another log", node_id, entry)
+            # A server cut off from newer leaders may still take entries of
+            # an old term at a committed index (they lose later); but every
+            # leader from the committing term on has the committed entry, so
+            # nothing of that term or newer may differ from it.
+            known = self.committed.get(entry.index)
+            if known is not None and entry.term >= known.term and known != entry:
+                self._fail("leader completeness: %s wrote %r where %r is committed", node_id, entry, known)
+            previous_term = entry.term
+
+    # -- state machine safety ---------------------------------------------------------
+
+    def on_applied(self, node_id, entry):
+        self._commit(entry, node_id)
+
+    def on_snapshot_installed(self, node_id, meta):
+        self._check_state(node_id, meta.index, self.snapshots[node_id][1])
+
+    def compact(self, node_id, trailing=0):
+        super().compact(node_id, trailing)
+        meta, state = self.snapshots[node_id]
+        self._check_state(node_id, meta.index, state)
+
+    def _check_state(self, node_id, index, state):
+        expected = tuple(self.canonical_commands(index))
+        if tuple(state) != expected:
+            self._fail("state machine safety: %s's state at %d differs", node_id, index)
+
+    def canonical_commands(self, through):
+        """The data of the committed COMMAND entries up to ``through``."""
+        commands = []
+        for index in range(1, through + 1):
+            entry = self.committed.get(index)
+            if entry is None:
+                self._fail("entry %d was applied but never seen committed", index)
+            if entry.type is EntryType.COMMAND:
+                commands.append(entry.data)
+        return commands
+
+    def check_state_machines(self):
+        """Every node's state is the committed commands up to its index."""
+        for node_id in self.ids:
+            self._check_state(node_id, self.applied_index[node_id], self.applied[node_id])
+
+    # -- reads -------------------------------------------------------------------------
+
+    def read_index(self, node_id, request_id):
+        """Ask ``node_id`` for a ReadIndex, remembering what was committed."""
+        self.nodes[node_id].read_index(request_id)
+        self._reads[request_id] = self.max_committed
+
+    def on_read(self, node_id, request_id, index):
+        asked = self._reads.pop(request_id)
+        if index < asked:
+            self._fail("ReadIndex: %s answered %d, %d was committed before", node_id, index, asked)
+
+    def check(self):
+        """The lease checks, to run between steps."""
+        newest_leader_term = self.newest_leader_term
+        for node in self.nodes.values():
+            if not node.lease_valid():
+                continue
+            if newest_leader_term > node.term:
+                self._fail(
+                    "lease: %s holds a lease in term %d; term %d has a leader",
+                    node.id, node.term, newest_leader_term,
+                )
+            if node.log.committed >= node.term_start_index and node.log.committed < self.max_committed:
+                self._fail(
+                    "lease: %s holds a lease at commit %d; %d is committed",
+                    node.id, node.log.committed, self.max_committed,
+                )

@@ -166,10 +166,12 @@ class RaftNode:
 
     def _tick_election(self):
         self.election_elapsed += 1
-        if not self._is_voter():
+        if not self._may_campaign():
             return
-        # A sole voter cannot split a vote with anyone: no need to wait.
-        if self.configuration.voters == {self.id} or (
+        # A sole voter cannot split a vote with anyone: no need to wait,
+        # unless it heard from a leader lately, whose lease it honours too.
+        sole_voter = self.configuration.voters == {self.id}
+        if (sole_voter and not self._heard_from_leader_recently()) or (
             self.election_elapsed >= self.randomized_election_timeout
         ):
             self.campaign()
@@ -199,7 +201,7 @@ class RaftNode:
     def campaign(self) -> None:
         """Start an election now, as when the election timer fires: with
         pre-vote on, first ask whether a quorum would vote for us."""
-        if self.role is Role.LEADER or not self._is_voter():
+        if self.role is Role.LEADER or not self._may_campaign():
             return
         if self.pre_vote:
             self._start_pre_vote()
@@ -264,9 +266,10 @@ class RaftNode:
                 "configuration entry %d is not committed yet" % pending_at
             )
         if self.log.committed < self.term_start_index:
-            # Without this, a change made by a new leader could overlap an
-            # uncommitted one of a deposed leader and break the one-change
-            # rule (Ongaro, raft-dev, 2015; thesis errata for §4.1).
+            # Without this, a change made by a new leader and an uncommitted
+            # one of a deposed leader could differ by two servers, and their
+            # majorities need not overlap (Ongaro's correction to §4.1 on
+            # the raft-dev list, 2015).
             raise ConfigurationChangeInProgress(
                 "this leader has not committed an entry of its term yet"
             )
@@ -368,6 +371,10 @@ class RaftNode:
         if self.role is not Role.LEADER or not self.check_quorum:
             return False
         if self.transfer_target is not None or self._lease_waived:
+            return False
+        if not self._is_voter():
+            # Being removed: the voters left may hold a configuration that
+            # lets one of them lead alone, without asking anybody.
             return False
         fresh = {}
         for voter in self.configuration.voters:
@@ -621,7 +628,7 @@ class RaftNode:
     def _on_timeout_now(self, msg: TimeoutNow):
         # The leader handed over to us: campaign at once, without a
         # pre-vote, and ask voters to waive its lease (thesis §3.10).
-        if self.role is Role.LEADER or not self._is_voter():
+        if self.role is Role.LEADER or not self._may_campaign():
             return
         self._start_election(transfer_term=msg.term)
 
@@ -693,7 +700,11 @@ class RaftNode:
 
     def _follower_matched(self, server_id, progress, index):
         """``server_id``'s log matches ours up to ``index``."""
-        if progress.acknowledge(index):
+        news = progress.acknowledge(index)
+        # A probe answered at exactly ``match`` found where the logs meet,
+        # even if we knew that match already (say after a failed send).
+        found = progress.state is ProgressState.PROBE and index == progress.match
+        if news or found:
             if progress.state is ProgressState.PROBE:
                 progress.become_replicate()
             elif (
@@ -701,13 +712,10 @@ class RaftNode:
                 and progress.match >= progress.pending_snapshot
             ):
                 progress.become_replicate()
-            if self._maybe_commit():
+            if news and self._maybe_commit():
                 self._commit_advanced()
-            elif self.role is Role.LEADER:
+            else:
                 self._send_append(server_id)
-        elif progress.state is ProgressState.PROBE:
-            progress.probe_sent = False
-            self._send_append(server_id)
         if (
             self.role is Role.LEADER
             and server_id == self.transfer_target
@@ -889,8 +897,11 @@ class RaftNode:
         return True
 
     def _commit_advanced(self):
-        # Followers learn the new commit index with the next append.
-        self._broadcast_append()
+        # Tell followers the new commit index now, with entries if they
+        # need some and in an empty append otherwise, so their state
+        # machines (and stale reads) keep up without waiting a heartbeat.
+        for server_id in self._replication_targets():
+            self._send_append(server_id, heartbeat=True)
         if not self._is_voter() and self.log.committed >= self._configurations[-1][0]:
             self._step_down_removed()
 
@@ -908,6 +919,19 @@ class RaftNode:
 
     def _is_voter(self):
         return self.id in self.configuration.voters
+
+    def _may_campaign(self):
+        """A server campaigns while it votes in its latest configuration or
+        in the last one it knows to be committed. The second case is a server
+        whose removal is not committed yet: if it led and failed, it may be
+        the only one holding the entry that removes it, and must be able to
+        lead again to commit it (then it steps down, thesis §4.2.2). Votes
+        are counted in the latest configuration, so it never counts its own.
+        A server that knows it is out of the configuration never campaigns.
+        """
+        if self._is_voter():
+            return True
+        return self.id in self._configuration_at(self.log.committed).voters
 
     def _quorum_recently_active(self):
         active = {
