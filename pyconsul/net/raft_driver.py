@@ -10,6 +10,8 @@ that is the group commit.
 
 import itertools
 
+import attr
+
 from twisted.internet.defer import Deferred, maybeDeferred, succeed
 from pyconsul.logs import Logger
 
@@ -23,9 +25,14 @@ from pyconsul.core.raft import (
     Server,
     SnapshotMeta,
     SnapshotRequest,
+    TimeoutNow,
 )
 from pyconsul.storage import Batch
 from pyconsul.storage.snapshots import pack_records, unpack_records
+
+
+# Messages only a leader sends, which carry no promise about its own disk.
+LEADER_REQUESTS = (AppendRequest, SnapshotRequest, TimeoutNow)
 
 
 class LeadershipLost(Exception):
@@ -335,10 +342,26 @@ class RaftDriver:
                 self._finish(ready)
                 continue
             self._writing = True
+            # A leader may replicate entries while it writes them itself
+            # (Raft thesis §10.2.1): it counts itself for a commit only once
+            # they are on its disk. Everything else waits for the write.
+            early, late = self._split_messages(ready)
+            if early and self.transport is not None:
+                self.transport.send(early)
+            ready = attr.evolve(ready, messages=late)
             d = self.disk.submit(self.log_store.write, batch)
             d.addCallback(self._written, ready, batch)
             d.addErrback(self._fatal, "could not write the Raft log")
             return
+
+    @staticmethod
+    def _split_messages(ready):
+        """(what a leader may send before its write lands, what must wait)."""
+        if ready.role is not Role.LEADER:
+            return (), ready.messages
+        early = tuple(m for m in ready.messages if isinstance(m, LEADER_REQUESTS))
+        late = tuple(m for m in ready.messages if not isinstance(m, LEADER_REQUESTS))
+        return early, late
 
     def _written(self, _, ready, batch):
         self._writing = False
