@@ -122,7 +122,7 @@ class MembershipChangeTests(SynchronousTestCase):
 
         wait_for(lambda: "127.0.12.4:8300" in peers(), what="the new server in the configuration")
         wait_for(lambda: read(extra, "nothing", "stale") is None, what="the new server answering")
-        put(cluster.leader(), "seen/by/new", "1")
+        wait_for(lambda: put(cluster.servers[0], "seen/by/new", "1") == (200, b"true"), what="a write")
         wait_for(lambda: read(extra, "seen/by/new", "stale") == "1", what="replication to the new server")
 
         extra.kill(signal.SIGINT)  # a server's Ctrl-C: it stays a member (fails)
