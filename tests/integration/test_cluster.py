@@ -6,7 +6,7 @@ import signal
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from tests.integration.agent import Agent, wait_for
+from tests.integration.agent import Agent, pyconsul_cli, wait_for
 from tests.integration.cluster import Cluster
 
 
@@ -96,6 +96,32 @@ class ThreeServerTests(SynchronousTestCase):
         status, body = put(survivor, "k", "v", timeout=60)
         self.assertEqual(status, 500)
         self.assertIn(b"No cluster leader", body)
+
+
+class OperatorTests(SynchronousTestCase):
+    def test_list_and_remove_peers(self):
+        cluster = Cluster(self, "127.0.20", 3).start()
+        leader = cluster.leader()
+        status, out, err = pyconsul_cli("operator", "raft", "list-peers", http=cluster.servers[0].http)
+        self.assertEqual(status, 0, err)
+        lines = out.splitlines()
+        self.assertEqual(lines[0].split(), ["Node", "ID", "Address", "State", "Voter", "RaftProtocol"])
+        rows = {line.split()[0]: line.split() for line in lines[1:]}
+        self.assertEqual(sorted(rows), ["s1", "s2", "s3"])
+        leader_name = [name for name, row in rows.items() if row[3] == "leader"]
+        self.assertEqual(leader_name, ["s%d" % (cluster.servers.index(leader) + 1)])
+        self.assertTrue(all(row[4] == "true" and row[5] == "3" for row in rows.values()))
+
+        victim = cluster.followers()[0]
+        victim.kill(signal.SIGKILL)
+        status, out, err = pyconsul_cli(
+            "operator", "raft", "remove-peer", "-address=%s:8300" % victim.address, http=leader.http
+        )
+        self.assertEqual((status, out), (0, 'Removed peer with address "%s:8300"\n' % victim.address), err)
+        self.assertNotIn("%s:8300" % victim.address, peers_of(leader))
+        status, _, err = pyconsul_cli("operator", "raft", "remove-peer", "-id=nope", http=leader.http)
+        self.assertEqual(status, 1)
+        self.assertIn('id "nope" was not found in the Raft configuration', err)
 
 
 class FiveServerTests(SynchronousTestCase):
