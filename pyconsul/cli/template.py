@@ -41,7 +41,8 @@ TEMPLATE_FLAGS = (
                "The default is info."),
     StringFlag("scheme", "Scheme for nodes given without one: http or https.", default="http"),
     StringFlag("wait", "Quiescence in watch mode, MIN[:MAX]: render once no change has come for "
-               "MIN, and at most MAX after the first change of a burst (default MAX: 4 x MIN).",
+               "MIN, and at most MAX after the first change of a burst; MAX is 4 x MIN if not "
+               "given.",
                default="20ms:80ms"),
 )
 

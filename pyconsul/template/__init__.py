@@ -1,6 +1,6 @@
 """The confd-compatible template renderer behind ``pyconsul template``.
 
-Two layers:
+Three layers:
 
 * the template language: Go's ``text/template`` (:class:`Template`), with
   confd's and consul-template's functions (:func:`confd_funcs`) over confd's
@@ -8,14 +8,23 @@ Two layers:
 * confd's resources (:mod:`pyconsul.template.resource`): ``conf.d/*.toml``
   files naming a template, a destination and the keys it needs, and the logic
   that renders to a stage file, checks, replaces the destination atomically
-  and reloads.
+  and reloads;
+* running it against Consul: :mod:`~pyconsul.template.runconfig` (confd's
+  options and confd.toml), :mod:`~pyconsul.template.consul` (reading KV
+  prefixes over HTTP), :mod:`~pyconsul.template.watch` (one blocking query per
+  prefix, with back-off), :mod:`~pyconsul.template.quiescence` (bursts become
+  one render), :mod:`~pyconsul.template.modes` (watch, interval, one-time),
+  :mod:`~pyconsul.template.confdlog` (confd's log lines) and
+  :mod:`~pyconsul.template.app` (the wiring; the only module that picks the
+  reactor).
 
-Everything here is synchronous and fetches nothing from Consul: the caller gets
-KV entries (``GET /v1/kv/<prefix>?recurse``) and hands them in. The only other
-outside effects (DNS for ``lookupIP``/``lookupSRV``, the environment, the clock,
-check and reload commands) go through injectable objects: :class:`World` and
-the runner of :class:`Processor`. ``Processor.sync`` blocks (file writes,
-commands), so a reactor-driven caller should run it in a thread.
+The first two layers are synchronous and fetch nothing from Consul: the caller
+gets KV entries (``GET /v1/kv/<prefix>?recurse``) and hands them in. Their
+only other outside effects (DNS for ``lookupIP``/``lookupSRV``, the
+environment, the clock, check and reload commands) go through injectable
+objects: :class:`World` and the runner of :class:`Processor`.
+``Processor.sync`` blocks (file writes, commands), so the modes run it in a
+thread, one batch at a time.
 """
 
 from pyconsul.template.errors import (

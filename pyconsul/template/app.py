@@ -90,7 +90,8 @@ class TemplateApp:
             self.mode = IntervalMode(lambda: load(settings), kv, runner, self.reactor, config.interval)
         else:
             if not resources:
-                return self._exit(0)  # confd's watch mode ends when it has nothing to watch
+                # As confd's watch mode: with nothing to watch, it is done.
+                return self._exit(0, "Nothing to watch. Exiting...", level="info")
             self.mode = WatchMode(resources, kv, runner, self.reactor, config.quiet_min, config.quiet_max)
         self._handle_signals()
         self.mode.start()
@@ -106,12 +107,12 @@ class TemplateApp:
         log.info("Captured {signal}. Exiting...", signal=_SIGNAL_NAMES[number])
         self._exit(0)
 
-    def _exit(self, status, message=None):
+    def _exit(self, status, message=None, level="critical"):
         if self._stopping:
             return
         self._stopping = True
         if message:
-            log.critical("{message}", message=message)
+            getattr(log, level)("{message}", message=message)
         self.status = status
         if self.mode is not None:
             self.mode.stop()

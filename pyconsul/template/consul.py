@@ -80,7 +80,7 @@ def parse_node(text, scheme="http"):
     except ValueError:
         raise NodeAddressError(f"node {original!r}: bad port")
     host = parsed.hostname
-    if not host or parsed.username or parsed.path or parsed.query:
+    if not host or not host.isascii() or parsed.username or parsed.path or parsed.query:
         raise NodeAddressError(f"node {original!r}: expected host:port")
     return Node(scheme, host, port if port is not None else DEFAULT_PORT)
 

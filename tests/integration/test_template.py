@@ -328,3 +328,13 @@ class AgentAvailabilityTests(SynchronousTestCase):
         status, log = run_template("-confdir", confdir, "-node", "127.0.6.5:8500", cwd=confdir)
         self.assertEqual(status, 1, log)
         self.assertIn("Cannot process template resource %s/conf.d/broken.toml" % confdir, log)
+
+    def test_nothing_to_watch(self):
+        confdir = os.path.abspath(self.mktemp())
+        status, log = run_template("-confdir", confdir, "-node", "127.0.6.5:8500", cwd=".")
+        self.assertEqual(status, 0, log)
+        self.assertIn("WARNING Cannot load template resources: confdir '%s' does not exist" % confdir, log)
+        os.makedirs(os.path.join(confdir, "conf.d"))
+        status, log = run_template("-onetime", "-confdir", confdir, "-node", "127.0.6.5:8500", cwd=confdir)
+        self.assertEqual(status, 0, log)
+        self.assertIn("WARNING Found no templates", log)

@@ -41,7 +41,7 @@ class ParseNodeTests(SynchronousTestCase):
         self.assertEqual(parse_node("https://a:1").base_url, "https://a:1")
 
     def test_bad_addresses(self):
-        for text in ("ftp://a:1", "a:notaport", "a:99999", "http://a:1/v1", "", ":8500", "user@a:1"):
+        for text in ("ftp://a:1", "a:notaport", "a:99999", "http://a:1/v1", "", ":8500", "user@a:1", "bücher:1"):
             with self.assertRaises(NodeAddressError, msg=text):
                 parse_node(text)
 
