@@ -270,8 +270,8 @@ def main():
         for label, flags in [("watch", []), ("interval %d" % args.interval, ["-interval", str(args.interval)])]:
             idle, per_change, busy_rate = measure_load(processes, workdir, flags, args.templates, args.idle,
                                                        args.load_changes)
-            print("  %-11s idle %6.2f req/s   changing: %5.2f req per change (%.1f req/s over %d changes)"
-                  % (label, idle, per_change, busy_rate, args.load_changes))
+            print("  %-11s idle %5.2f req/s   while changing: %5.2f req/s, %.2f req per change (%d changes)"
+                  % (label, idle, busy_rate, per_change, args.load_changes))
     finally:
         processes.stop_all()
         shutil.rmtree(workdir, ignore_errors=True)
