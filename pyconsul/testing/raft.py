@@ -364,7 +364,9 @@ class CheckedRaftNetwork(RaftNetwork):
                 self.newest_leader_term = max(self.newest_leader_term, node.term)
                 self._check_leader_completeness(node)
             elif holder != node_id:
-                self._fail("election safety: %s and %s both lead term %d", holder, node_id, node.term)
+                self._fail(
+                    "election safety: %s and %s both lead term %d", holder, node_id, node.term
+                )
 
     def _register_commit(self, node_id, node):
         lo = max(self._checked_commit.get(node_id, 0) + 1, node.log.first_index())
@@ -376,7 +378,8 @@ class CheckedRaftNetwork(RaftNetwork):
         known = self.committed.setdefault(entry.index, entry)
         if known != entry:
             self._fail(
-                "committed entries never change: %s committed %r where %r was", node_id, entry, known
+                "committed entries never change: %s committed %r where %r was",
+                node_id, entry, known,
             )
         self.max_committed = max(self.max_committed, entry.index)
 
@@ -416,7 +419,10 @@ class CheckedRaftNetwork(RaftNetwork):
             # nothing of that term or newer may differ from it.
             known = self.committed.get(entry.index)
             if known is not None and entry.term >= known.term and known != entry:
-                self._fail("leader completeness: %s wrote %r where %r is committed", node_id, entry, known)
+                self._fail(
+                    "leader completeness: %s wrote %r where %r is committed",
+                    node_id, entry, known,
+                )
             previous_term = entry.term
 
     # -- state machine safety ---------------------------------------------------------
@@ -476,7 +482,8 @@ class CheckedRaftNetwork(RaftNetwork):
                     "lease: %s holds a lease in term %d; term %d has a leader",
                     node.id, node.term, newest_leader_term,
                 )
-            if node.log.committed >= node.term_start_index and node.log.committed < self.max_committed:
+            began = node.log.committed >= node.term_start_index
+            if began and node.log.committed < self.max_committed:
                 self._fail(
                     "lease: %s holds a lease at commit %d; %d is committed",
                     node.id, node.log.committed, self.max_committed,

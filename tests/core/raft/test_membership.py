@@ -29,6 +29,9 @@ class AddServerTests(SynchronousTestCase):
         net, leader = cluster()
         leader.propose(b"before")
         net.run()
+        # Before it is added, d knows no configuration and never campaigns.
+        net.tick(net.election_ticks * 3)
+        self.assertEqual((net.nodes["d"].role, net.nodes["d"].term), (Role.FOLLOWER, 0))
         index = leader.add_server("d", "addr-d")
         net.tick(2)
         d = net.nodes["d"]
@@ -104,7 +107,9 @@ class OneChangeAtATimeTests(SynchronousTestCase):
 
     def test_4_1_two_changes_at_once_are_refused(self):
         net, leader = cluster("abcde")
-        two_more = Configuration(leader.configuration.servers + (Server("d", "d"), Server("e", "e")))
+        two_more = Configuration(
+            leader.configuration.servers + (Server("d", "d"), Server("e", "e"))
+        )
         with self.assertRaises(ValueError):
             leader.change_configuration(two_more)
         swap = Configuration([Server("a", "addr-a"), Server("b", "addr-b"), Server("d", "addr-d")])
@@ -118,7 +123,9 @@ class OneChangeAtATimeTests(SynchronousTestCase):
 
     def test_4_1_configuration_entries_are_refused_from_propose_too(self):
         net, leader = cluster("abcde")
-        two_more = Configuration(leader.configuration.servers + (Server("d", "d"), Server("e", "e")))
+        two_more = Configuration(
+            leader.configuration.servers + (Server("d", "d"), Server("e", "e"))
+        )
         with self.assertRaises(ValueError):
             leader.propose(two_more.encode(), EntryType.CONFIGURATION)
 

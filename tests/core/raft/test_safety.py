@@ -12,7 +12,8 @@ from pyconsul.testing.raft import CheckedRaftNetwork
 
 
 def log_of(node):
-    return [(e.index, e.term, e.data) for e in node.log.entries(node.log.first_index(), node.log.last_index() + 1)]
+    entries = node.log.entries(node.log.first_index(), node.log.last_index() + 1)
+    return [(e.index, e.term, e.data) for e in entries]
 
 
 def propose_on_leader(net, data):
@@ -98,7 +99,7 @@ class LeaderCompletenessTests(SynchronousTestCase):
             leader = net.leader()
             # Only b or c can win: d and e lack a committed entry (§5.4.1).
             self.assertIn(leader.id, "bc")
-            self.assertIn(b"committed", [e.data for e in leader.log.entries(1, leader.log.last_index() + 1)])
+            self.assertIn(b"committed", [data for _, _, data in log_of(leader)])
 
     def test_5_4_1_a_candidate_with_a_stale_log_gets_no_votes(self):
         net = CheckedRaftNetwork("abc", pre_vote=False)
@@ -136,7 +137,9 @@ class CommitRuleTests(SynchronousTestCase):
         # (c) e crashes; a restarts and wins term 4 with b, c and d, then
         # copies its term-2 entry to c, but not yet its term-4 no-op.
         net.crash("e")
-        net.filters = [lambda m: isinstance(m, AppendRequest) and any(x.term == 4 for x in m.entries)]
+        net.filters = [
+            lambda m: isinstance(m, AppendRequest) and any(x.term == 4 for x in m.entries)
+        ]
         net.start("a")
         net.elect("a")  # term 3 is lost: c and d voted for e in it
         net.elect("a")

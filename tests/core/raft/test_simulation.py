@@ -11,8 +11,10 @@ properties on every message, tick and write, and the lease after every step
 must make progress: a leader commits a new entry and every server of its
 configuration applies it.
 
-More schedules can be run by hand:
-``RAFT_SIMULATION_SCHEDULES=20000 RAFT_SIMULATION_FIRST_SEED=1000 trial tests.core.raft.test_simulation``
+More schedules can be run by hand, for instance::
+
+    RAFT_SIMULATION_SCHEDULES=20000 RAFT_SIMULATION_FIRST_SEED=1000 \
+        trial tests.core.raft.test_simulation
 """
 
 import collections
