@@ -31,6 +31,9 @@ from pyconsul.storage import Batch
 from pyconsul.storage.snapshots import pack_records, unpack_records
 
 
+# More missed ticks than this change nothing: every timer has run out.
+MAX_CATCH_UP_TICKS = 100
+
 # Messages only a leader sends, which carry no promise about its own disk.
 LEADER_REQUESTS = (AppendRequest, SnapshotRequest, TimeoutNow)
 
@@ -164,6 +167,7 @@ class RaftDriver:
             self.transport.on_message = self.receive
             self.transport.on_unreachable = self._unreachable
             self.transport.on_snapshot_sent = self._snapshot_sent
+        self._last_tick = self.clock.seconds()
         self._ticker = self.clock.callLater(self.tick_seconds, self._tick)
         self._process()
 
@@ -252,6 +256,7 @@ class RaftDriver:
         began, else a Deferred that fires when a read may go ahead."""
         if self.node.role is not Role.LEADER:
             raise NotLeader(self.node.leader)
+        self._catch_up_ticks()
         if not self.node.lease_valid():
             # No recent quorum contact: this leader may have been deposed
             # without knowing it. Confirm with a quorum before reading.
@@ -325,8 +330,23 @@ class RaftDriver:
 
     def _tick(self):
         self._ticker = self.clock.callLater(self.tick_seconds, self._tick)
-        self.node.tick()
+        self._catch_up_ticks()
         self._process()
+
+    def _catch_up_ticks(self):
+        """Give the core every tick that real time says has passed.
+
+        Timers can fire late (a paused process, a busy reactor); the core
+        counts time in ticks, and a leader that missed ticks would think its
+        lease younger than it is.
+        """
+        now = self.clock.seconds()
+        due = int((now - self._last_tick) / self.tick_seconds + 1e-9)
+        if due <= 0:
+            return
+        self._last_tick += due * self.tick_seconds
+        for _ in range(min(due, MAX_CATCH_UP_TICKS)):
+            self.node.tick()
 
     def _schedule(self):
         if self._processing_scheduled is None or not self._processing_scheduled.active():

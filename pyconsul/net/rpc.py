@@ -7,13 +7,12 @@ import itertools
 
 from twisted.internet import defer, protocol
 from twisted.internet.endpoints import TCP4ClientEndpoint, TCP6ClientEndpoint
-from twisted.python.failure import Failure
 
 from pyconsul.codec import rpc as codec
 from pyconsul.logs import Logger
 from pyconsul.net.faults import NO_FAULTS, host_of
 from pyconsul.net.mux import RPC_CONSUL
-from pyconsul.server.errors import RPCError, RPCUnavailable
+from pyconsul.server.errors import RPCError, RPCNotSent, RPCUnavailable
 
 CONNECT_TIMEOUT = 5.0
 
@@ -102,26 +101,42 @@ class RPCClientProtocol(protocol.Protocol):
             d.errback(error)
 
 
+class _Address:
+    """The pool's state for one server address: a connection, or callers
+    waiting for one."""
+
+    def __init__(self):
+        self.client = None
+        self.waiting = []  # Deferreds of callers until the connection is up
+
+
 class RPCClientPool:
-    """One connection per server address, shared by all calls to it."""
+    """One connection per server address, shared by all calls to it.
+
+    A call that fails before its request went out raises RPCNotSent, which
+    is always safe to retry elsewhere; once a request is on the wire, a
+    broken connection or a timeout is reported as RPCUnavailable: the server
+    may or may not have acted on it.
+    """
 
     def __init__(self, reactor, faults=NO_FAULTS, bind_address=None):
         self.reactor = reactor
         self.faults = faults
         self.bind_address = bind_address
-        self._connections = {}  # address -> Deferred of RPCClientProtocol
+        self._addresses = {}  # address -> _Address
         faults.listeners.append(self._drop_blocked)
 
     def _drop_blocked(self, blocked):
-        for address in [a for a in self._connections if host_of(a) in blocked]:
-            connecting = self._connections.pop(address)
-            connecting.addCallback(lambda client: client.transport.abortConnection())
-            connecting.addErrback(lambda _: None)
+        for address in [a for a in self._addresses if host_of(a) in blocked]:
+            state = self._addresses.pop(address)
+            if state.client is not None:
+                state.client.transport.abortConnection()
+            self._fail_waiting(state, RPCNotSent("cannot reach server %s: blocked" % address))
 
     def call(self, address, method, args, timeout=None):
         if self.faults.blocks(host_of(address)):
-            return defer.fail(RPCUnavailable("cannot reach server %s: blocked" % address))
-        d = self._connection(address)
+            return defer.fail(RPCNotSent("cannot reach server %s: blocked" % address))
+        d = self._client(address)
         d.addCallback(lambda client: client.request(method, args))
         if timeout is not None:
             d.addTimeout(timeout, self.reactor)
@@ -133,51 +148,54 @@ class RPCClientPool:
         failure.trap(defer.TimeoutError)
         raise RPCUnavailable("%s to %s timed out" % (method, address))
 
-    def _connection(self, address):
-        existing = self._connections.get(address)
-        if existing is not None:
-            return _copy(existing)
+    def _client(self, address):
+        state = self._addresses.get(address)
+        if state is not None and state.client is not None:
+            return defer.succeed(state.client)
+        waiting = defer.Deferred()
+        if state is None:
+            state = self._addresses[address] = _Address()
+            self._connect(address, state)
+        state.waiting.append(waiting)
+        return waiting
+
+    def _connect(self, address, state):
         host, port = host_of(address), int(address.rpartition(":")[2])
         endpoint_type = TCP6ClientEndpoint if ":" in host else TCP4ClientEndpoint
         bind = (self.bind_address, 0) if self.bind_address else None
         endpoint = endpoint_type(self.reactor, host, port, timeout=CONNECT_TIMEOUT, bindAddress=bind)
         factory = protocol.Factory.forProtocol(RPCClientProtocol)
         factory.noisy = False
-        connecting = endpoint.connect(factory)
-        self._connections[address] = connecting
 
         def connected(client):
-            client.lost.addCallback(lambda _: self._forget(address, connecting))
-            return client
+            client.lost.addCallback(lambda _: self._forget(address, state))
+            if self._addresses.get(address) is not state:
+                client.transport.abortConnection()  # dropped meanwhile
+                return
+            state.client = client
+            waiting, state.waiting = state.waiting, []
+            for d in waiting:
+                d.callback(client)
 
         def failed(failure):
-            self._forget(address, connecting)
-            raise RPCUnavailable("cannot reach server %s: %s" % (address, failure.value))
+            self._forget(address, state)
+            self._fail_waiting(state, RPCNotSent("cannot reach server %s: %s" % (address, failure.value)))
 
-        connecting.addCallbacks(connected, failed)
-        return _copy(connecting)
+        endpoint.connect(factory).addCallbacks(connected, failed)
 
-    def _forget(self, address, connecting):
-        if self._connections.get(address) is connecting:
-            del self._connections[address]
+    @staticmethod
+    def _fail_waiting(state, error):
+        waiting, state.waiting = state.waiting, []
+        for d in waiting:
+            d.errback(error)
+
+    def _forget(self, address, state):
+        if self._addresses.get(address) is state:
+            del self._addresses[address]
 
     def close(self):
-        for connecting in list(self._connections.values()):
-            connecting.addCallback(lambda client: client.transport.loseConnection())
-            connecting.addErrback(lambda _: None)
-        self._connections.clear()
-
-
-def _copy(shared):
-    """A Deferred of ``shared``'s outcome that one caller may chain freely."""
-    copy = defer.Deferred()
-
-    def deliver(result):
-        if isinstance(result, Failure):
-            copy.errback(result)
-            return None  # handled: each waiting caller got its own copy
-        copy.callback(result)
-        return result
-
-    shared.addBoth(deliver)
-    return copy
+        for address, state in list(self._addresses.items()):
+            if state.client is not None:
+                state.client.transport.loseConnection()
+            self._fail_waiting(state, RPCNotSent("shutting down"))
+        self._addresses.clear()

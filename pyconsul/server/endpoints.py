@@ -11,7 +11,7 @@ from twisted.internet.defer import fail, maybeDeferred
 from twisted.internet.task import deferLater
 
 from pyconsul.server.blocking import blocking_query, query_timeout_bound
-from pyconsul.server.errors import BadRequest, NoClusterLeader, RPCError, RPCUnavailable
+from pyconsul.server.errors import BadRequest, NoClusterLeader, RPCError, RPCNotSent, RPCUnavailable
 from pyconsul.state import commands
 
 
@@ -26,6 +26,10 @@ def _consistency(options):
 # Any server answers these itself; everything else but a stale read is the
 # leader's to answer, and a follower forwards it there.
 ANSWERED_LOCALLY = frozenset({"Status.Leader", "Status.Peers"})
+# Calls that change state: never re-sent once they may have arrived.
+WRITES = frozenset(
+    {"KVS.Apply", "Operator.RaftRemovePeerByID", "Operator.RaftRemovePeerByAddress"}
+)
 MAX_FORWARDS = 3  # a request that keeps meeting deposed leaders gives up
 FORWARD_RETRY = 0.25  # wait before asking again when the leader did not answer
 WRITE_TIMEOUT = 30.0
@@ -97,7 +101,9 @@ class ServerEndpoints:
             return d.addErrback(retry)
 
         def retry(failure):
-            failure.trap(RPCUnavailable)
+            # A write that reached the leader may have been applied: only
+            # one that never left, or a read, is safe to send again.
+            failure.trap(RPCNotSent if method in WRITES else RPCUnavailable)
             if self.clock.seconds() + FORWARD_RETRY > deadline:
                 raise NoClusterLeader()
             d = deferLater(self.clock, FORWARD_RETRY, lambda: None)

@@ -34,3 +34,8 @@ class PermissionDenied(RPCError):
 
 class RPCUnavailable(RPCError):
     """A server could not be reached, or the connection to it broke."""
+
+
+class RPCNotSent(RPCUnavailable):
+    """The request never left: no server can have acted on it, so it may be
+    sent again, to the same server or another."""

@@ -13,7 +13,13 @@ autopilot does), never so many that the rest lose their quorum.
 
 from twisted.internet.task import LoopingCall
 
-from pyconsul.core.raft import Configuration, Server
+from pyconsul.core.raft import (
+    Configuration,
+    ConfigurationChangeInProgress,
+    LeadershipTransferInProgress,
+    NotLeader,
+    Server,
+)
 from pyconsul.core.serf.events import MemberEvent
 from pyconsul.core.serf.member import MemberStatus
 from pyconsul.logs import Logger
@@ -44,7 +50,7 @@ class ServerMembership:
         self.clock = clock
         self.failed_since = {}  # node ID -> when gossip first saw it failed
         self._changing = False
-        self._loop = LoopingCall(self.reconcile)
+        self._loop = LoopingCall(self._reconcile_logging_errors)
         self._loop.clock = clock
 
     def start(self):
@@ -56,12 +62,19 @@ class ServerMembership:
         if self._loop.running:
             self._loop.stop()
 
+    def _reconcile_logging_errors(self):
+        # A bug here must not stop the periodic reconciliation for good.
+        try:
+            self.reconcile()
+        except Exception:
+            self.log.failure("Reconciling the Raft configuration with gossip failed")
+
     def _on_gossip(self, event):
         if isinstance(event, MemberEvent):
             for node_id, (address, _, _) in self.servers().items():
                 self.driver.learn_address(node_id, address)
             self.maybe_bootstrap()
-            self.reconcile()
+            self._reconcile_logging_errors()
 
     def servers(self):
         """{node ID: (address, status)} of the servers of our datacenter."""
@@ -121,7 +134,7 @@ class ServerMembership:
         for node_id, (address, status, _) in sorted(servers.items()):
             if status is MemberStatus.ALIVE and node_id not in in_raft:
                 return self._change("Adding server {id} ({address})", node_id, address,
-                                    self.driver.add_server(node_id, address))
+                                    lambda: self.driver.add_server(node_id, address))
         # Remove one server that left, or failed long enough ago.
         voters = current.voters
         alive_voters = {i for i in voters if servers.get(i, (None, None))[1] is MemberStatus.ALIVE}
@@ -139,10 +152,17 @@ class ServerMembership:
             if len(alive_voters & remaining) < len(remaining) // 2 + 1:
                 continue  # removing it would leave the rest without a quorum
             return self._change("Removing server {id} ({address})", server.id, server.address,
-                                self.driver.remove_server(server.id))
+                                lambda: self.driver.remove_server(server.id))
         return None
 
-    def _change(self, message, node_id, address, d):
+    def _change(self, message, node_id, address, change):
+        try:
+            d = change()
+        except (ConfigurationChangeInProgress, LeadershipTransferInProgress, NotLeader, ValueError) as e:
+            # Routine right after an election or during a hand-over: the
+            # next reconciliation tries again.
+            self.log.debug("Raft configuration change postponed: {error}", error=e)
+            return None
         self.log.info(message, id=node_id, address=address)
         self._changing = True
 

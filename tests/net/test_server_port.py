@@ -13,7 +13,7 @@ from pyconsul.net.mux import RPC_CONSUL, RPC_RAFT, MuxFactory
 from pyconsul.net.raft_driver import run_now
 from pyconsul.net.raft_transport import RaftTransport
 from pyconsul.net.rpc import RPCClientPool, RPCServerProtocol
-from pyconsul.server.errors import NoClusterLeader, RPCError, RPCUnavailable
+from pyconsul.server.errors import NoClusterLeader, RPCError, RPCNotSent, RPCUnavailable
 from pyconsul.state.kv import DirEntry
 from pyconsul.storage.memory import MemorySnapshotStore
 
@@ -38,6 +38,8 @@ class ServerPortTests(TestCase):
             self.calls.append((method, args))
             if method == "Fail":
                 raise NoClusterLeader()
+            if method == "Hang":
+                return defer.Deferred()
             if method == "Entries":
                 return {"Entries": [DirEntry("k", b"v", 0, 1, 2)]}
             return {"Echo": args}
@@ -55,7 +57,7 @@ class ServerPortTests(TestCase):
             [self.pool.call(self.address, "Echo", {"n": n}) for n in range(20)]
         )
         self.assertEqual([r["Echo"]["n"] for r in results], list(range(20)))
-        self.assertEqual(len(self.pool._connections), 1)
+        self.assertEqual(len(self.pool._addresses), 1)
         reply = yield self.pool.call(self.address, "Entries", {})
         self.assertEqual(reply["Entries"], [DirEntry("k", b"v", 0, 1, 2)])
 
@@ -70,8 +72,22 @@ class ServerPortTests(TestCase):
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             free = s.getsockname()[1]
-        with self.assertRaises(RPCUnavailable):
-            yield self.pool.call("127.0.0.1:%d" % free, "Echo", {})
+        # Several callers wait on the same failed connection: each is told.
+        calls = [self.pool.call("127.0.0.1:%d" % free, "Echo", {}) for _ in range(3)]
+        for call in calls:
+            with self.assertRaises(RPCNotSent):
+                yield call
+
+    @defer.inlineCallbacks
+    def test_a_request_lost_on_the_wire_is_not_safe_to_resend(self):
+        # The server never answers "Hang" and the connection drops.
+        hanging = self.pool.call(self.address, "Hang", {})
+        yield self.pool.call(self.address, "Echo", {})  # the request is out
+        [state] = self.pool._addresses.values()
+        state.client.transport.abortConnection()
+        with self.assertRaises(RPCUnavailable) as caught:
+            yield hanging
+        self.assertNotIsInstance(caught.exception, RPCNotSent)
 
     @defer.inlineCallbacks
     def test_blocked_by_fault_injection(self):
@@ -80,7 +96,7 @@ class ServerPortTests(TestCase):
         self.addCleanup(pool.close)
         yield pool.call(self.address, "Echo", {})
         faults.block(["127.0.0.1"])
-        with self.assertRaises(RPCUnavailable):
+        with self.assertRaises(RPCNotSent):
             yield pool.call(self.address, "Echo", {})
 
     @defer.inlineCallbacks
