@@ -28,7 +28,7 @@ from pyconsul.logs import Logger
 from pyconsul.net.faults import NO_FAULTS, Faults
 from pyconsul.net.gossip import GossipDriver
 from pyconsul.net.mux import RPC_CONSUL, RPC_RAFT, MuxFactory
-from pyconsul.net.raft_driver import RaftDriver, run_now
+from pyconsul.net.raft_driver import RaftDriver
 from pyconsul.net.raft_transport import RaftTransport
 from pyconsul.net.rpc import RPCClientPool, RPCServerProtocol
 from pyconsul.server.endpoints import ServerEndpoints
@@ -232,9 +232,7 @@ def _build_server(config, reactor, faults):
     driver_options = {}
     if run_in_thread is not None:
         driver_options = {"run_in_thread": run_in_thread, "run_snapshot_in_thread": run_snapshot}
-    transport = RaftTransport(
-        reactor, snapshot_store, run_snapshot or run_now, faults=faults, bind_address=config.bind_addr
-    )
+    transport = RaftTransport(reactor, snapshot_store, faults=faults, bind_address=config.bind_addr)
     driver = RaftDriver(
         node_id=config.node_id,
         address=config.server_address,

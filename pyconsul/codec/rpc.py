@@ -9,8 +9,13 @@ receiver gets ``DirEntry`` objects back.
 
 import msgpack
 
-from pyconsul.codec.raft import LENGTH, CodecError, FrameReader  # noqa: F401 (re-exported)
+from pyconsul.codec import raft as _raft
 from pyconsul.state.kv import DirEntry
+
+# The same framing and error type as the Raft wire.
+LENGTH = _raft.LENGTH
+FrameReader = _raft.FrameReader
+CodecError = _raft.CodecError
 
 DIR_ENTRY = 1
 

@@ -8,6 +8,7 @@ written wait in the core and all go to disk together in the next batch:
 that is the group commit.
 """
 
+import io
 import itertools
 
 import attr
@@ -30,6 +31,10 @@ from pyconsul.core.raft import (
 from pyconsul.storage import Batch
 from pyconsul.storage.snapshots import pack_records, unpack_records
 
+
+# Snapshots received from leaders and not yet accepted by the core: only
+# the newest few can still matter.
+MAX_INCOMING_SNAPSHOTS = 4
 
 # More missed ticks than this change nothing: every timer has run out.
 MAX_CATCH_UP_TICKS = 100
@@ -120,6 +125,7 @@ class RaftDriver:
 
         self.node = None
         self.known_addresses = {}
+        self._incoming_snapshots = {}  # index -> (meta, bytes) from the leader
         self._proposals = {}  # index -> (term, Deferred)
         self._read_ids = itertools.count(1)
         self._reads_requested = {}  # request id -> Deferred
@@ -167,6 +173,7 @@ class RaftDriver:
             self.transport.on_message = self.receive
             self.transport.on_unreachable = self._unreachable
             self.transport.on_snapshot_sent = self._snapshot_sent
+            self.transport.on_snapshot = self._snapshot_arrived
         self._last_tick = self.clock.seconds()
         self._ticker = self.clock.callLater(self.tick_seconds, self._tick)
         self._process()
@@ -187,6 +194,12 @@ class RaftDriver:
         if not self._stopped:
             self.node.report_unreachable(server_id)
             self._schedule()
+
+    def _snapshot_arrived(self, meta, data):
+        """A leader's snapshot, kept until our core accepts it (or a newer one)."""
+        self._incoming_snapshots[meta.index] = (meta, data)
+        for index in sorted(self._incoming_snapshots)[:-MAX_INCOMING_SNAPSHOTS]:
+            del self._incoming_snapshots[index]
 
     def _snapshot_sent(self, server_id, success):
         if not self._stopped:
@@ -369,7 +382,14 @@ class RaftDriver:
             if early and self.transport is not None:
                 self.transport.send(early)
             ready = attr.evolve(ready, messages=late)
-            d = self.disk.submit(self.log_store.write, batch)
+            if ready.snapshot is not None:
+                # The snapshot's bytes go to disk before the log records it:
+                # a crash in between leaves the old state, never a log that
+                # points at a snapshot we do not have.
+                d = self._save_incoming_snapshot(ready.snapshot)
+                d.addCallback(lambda _, batch=batch: self.disk.submit(self.log_store.write, batch))
+            else:
+                d = self.disk.submit(self.log_store.write, batch)
             d.addCallback(self._written, ready, batch)
             d.addErrback(self._fatal, "could not write the Raft log")
             return
@@ -431,11 +451,21 @@ class RaftDriver:
             for _, d in ready:
                 d.callback(None)
 
+    def _incoming(self, meta):
+        stored = self._incoming_snapshots.get(meta.index)
+        if stored is None or stored[0] != meta:
+            raise AssertionError("snapshot %d was accepted but never arrived" % meta.index)
+        return stored[1]
+
+    def _save_incoming_snapshot(self, meta):
+        data = self._incoming(meta)
+        return self.snapshot_writer.submit(self.snapshot_store.save, meta, lambda f: f.write(data))
+
     def _install_snapshot(self, meta):
-        latest = self.snapshot_store.latest()
-        if latest is None or latest[0].index != meta.index:
-            raise AssertionError("snapshot %d was accepted but is not stored" % meta.index)
-        self.fsm.restore(unpack_records(latest[1]))
+        data = self._incoming(meta)
+        for index in [i for i in self._incoming_snapshots if i <= meta.index]:
+            del self._incoming_snapshots[index]
+        self.fsm.restore(unpack_records(io.BytesIO(data)))
         self._last_snapshot_index = meta.index
 
     def _note_role(self, ready):

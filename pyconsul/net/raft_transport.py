@@ -8,8 +8,9 @@ and is retried with a back-off.
 
 A core's SnapshotRequest does not travel as is: the snapshot's bytes are
 read from the snapshot store and sent as SnapshotChunks. The receiving side
-assembles them, saves the snapshot in its own store, and only then hands its
-core the SnapshotRequest.
+assembles them, hands the bytes to its driver (``on_snapshot``), and only
+then its core the SnapshotRequest; the driver stores the snapshot if and
+when its core accepts it.
 """
 
 import io
@@ -162,12 +163,11 @@ class _SnapshotAssembly:
 class RaftTransport:
     log = Logger()
 
-    def __init__(self, reactor, snapshot_store, run_in_thread, faults=NO_FAULTS, bind_address=None):
+    def __init__(self, reactor, snapshot_store, faults=NO_FAULTS, bind_address=None):
         self.reactor = reactor
         self.faults = faults
         self.bind_address = bind_address  # outgoing connections leave from here
-        self.snapshot_store = snapshot_store
-        self.run_in_thread = run_in_thread
+        self.snapshot_store = snapshot_store  # where snapshots to send come from
         self.stopped = False
         self.links = {}
         self.assemblies = {}
@@ -176,6 +176,7 @@ class RaftTransport:
         self.on_message = lambda message: None
         self.on_unreachable = lambda server_id: None
         self.on_snapshot_sent = lambda server_id, success: None
+        self.on_snapshot = lambda meta, data: None
 
     def inbound(self):
         """The protocol for a connection whose first byte chose Raft."""
@@ -246,14 +247,9 @@ class RaftTransport:
 
     def _store_snapshot(self, last_chunk, data):
         meta = last_chunk.meta
-
-        def arrived(_):
-            self.log.info("Raft: received snapshot {index} from {src}", index=meta.index, src=last_chunk.src)
-            self.on_message(SnapshotRequest(last_chunk.term, last_chunk.src, last_chunk.dst, meta))
-
-        d = self.run_in_thread(self.snapshot_store.save, meta, lambda f: f.write(data))
-        d.addCallback(arrived)
-        d.addErrback(lambda f: self.log.failure("Raft: could not store a received snapshot", f))
+        self.log.info("Raft: received snapshot {index} from {src}", index=meta.index, src=last_chunk.src)
+        self.on_snapshot(meta, data)
+        self.on_message(SnapshotRequest(last_chunk.term, last_chunk.src, last_chunk.dst, meta))
 
     def stop(self):
         self.stopped = True

@@ -6,11 +6,9 @@ import socket
 from twisted.internet import defer, reactor, threads
 from twisted.trial.unittest import TestCase
 
-from pyconsul.codec import raft as raft_codec
 from pyconsul.core.raft import AppendResponse, Configuration, Server, SnapshotMeta, SnapshotRequest
 from pyconsul.net.faults import Faults
 from pyconsul.net.mux import RPC_CONSUL, RPC_RAFT, MuxFactory
-from pyconsul.net.raft_driver import run_now
 from pyconsul.net.raft_transport import RaftTransport
 from pyconsul.net.rpc import RPCClientPool, RPCServerProtocol
 from pyconsul.server.errors import NoClusterLeader, RPCError, RPCNotSent, RPCUnavailable
@@ -31,8 +29,10 @@ class ServerPortTests(TestCase):
         self.calls = []
         self.received = []
         self.snapshots = MemorySnapshotStore()
-        self.transport = RaftTransport(reactor, self.snapshots, run_now)
+        self.transport = RaftTransport(reactor, self.snapshots)
         self.transport.on_message = self.received.append
+        self.arrived = []
+        self.transport.on_snapshot = lambda meta, data: self.arrived.append((meta, data))
 
         def call(method, args):
             self.calls.append((method, args))
@@ -104,7 +104,7 @@ class ServerPortTests(TestCase):
         meta = SnapshotMeta(7, 2, Configuration([Server("a", "x")]))
         sender_store = MemorySnapshotStore()
         sender_store.save(meta, lambda f: f.write(b"s" * 600_000))
-        sender = RaftTransport(reactor, sender_store, run_now)
+        sender = RaftTransport(reactor, sender_store)
         self.addCleanup(sender.stop)
         sender.address_of = lambda server_id: self.address
         sent = []
@@ -117,8 +117,7 @@ class ServerPortTests(TestCase):
         while len(self.received) < 2 and reactor.seconds() < deadline:
             yield later()
         self.assertEqual(self.received, [AppendResponse(2, "a", "b", True, 5), SnapshotRequest(2, "a", "b", meta)])
-        stored_meta, blob = self.snapshots.latest()
-        self.assertEqual((stored_meta, blob.read()), (meta, b"s" * 600_000))
+        self.assertEqual(self.arrived, [(meta, b"s" * 600_000)])
         self.assertEqual(sent, [("b", True)])
 
     @defer.inlineCallbacks
