@@ -35,7 +35,12 @@ def pyconsul_cluster(workdir):
         leaders = {s.leader() for s in servers}
         return len(leaders) == 1 and "" not in leaders
 
-    wait_for(agreed, timeout=120, what="the pyconsul cluster to elect a leader")
+    try:
+        wait_for(agreed, timeout=120, what="the pyconsul cluster to elect a leader")
+    except SystemExit:
+        for server in servers:
+            server.stop()
+        raise
     leader_host = servers[0].leader().rpartition(":")[0]
     leader = next(s for s in servers if s.address == leader_host)
     follower = next(s for s in servers if s is not leader)
@@ -46,7 +51,12 @@ def etcd_cluster(workdir):
     members = [EtcdMember(workdir, name, address, ETCD) for name, address in ETCD.items()]
     for member in members:
         member.start()
-    wait_for(lambda: all(m.healthy() for m in members), timeout=120, what="the etcd cluster")
+    try:
+        wait_for(lambda: all(m.healthy() for m in members), timeout=120, what="the etcd cluster")
+    except SystemExit:
+        for member in members:
+            member.stop()
+        raise
     status, body = http("POST", members[0].url + "/v3/maintenance/status", b"{}")
     leader_id = json.loads(body)["leader"]
     leader = follower = None

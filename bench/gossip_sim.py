@@ -28,7 +28,6 @@ import os
 import random
 import sys
 import time
-from typing import Any
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
@@ -39,8 +38,6 @@ from pyconsul.core.swim.config import SwimConfig  # noqa: E402
 from pyconsul.core.swim.timing import suspicion_timeout  # noqa: E402
 from pyconsul.testing.gossip import (  # noqa: E402
     SimulatedNetwork,
-    member_address,
-    member_name,
     swim_cluster,
 )
 

@@ -9,12 +9,24 @@ RPC_CONSUL = 0x00
 RPC_RAFT = 0x01
 
 
+def no_delay(transport):
+    """Turn off Nagle's algorithm: Raft and RPC send small frames that must
+    leave at once, not wait (up to the peer's 40 ms delayed ACK) to be
+    coalesced with the next one."""
+    set_no_delay = getattr(transport, "setTcpNoDelay", None)
+    if set_no_delay is not None:
+        set_no_delay(True)
+
+
 class MuxProtocol(protocol.Protocol):
     log = Logger()
 
     def __init__(self, factory):
         self.factory = factory
         self.delegate = None
+
+    def connectionMade(self):
+        no_delay(self.transport)
 
     def dataReceived(self, data):
         if self.delegate is not None:

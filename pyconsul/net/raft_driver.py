@@ -1,11 +1,13 @@
 """Runs the Raft core on the reactor: ticks, persistence, messages, applying.
 
-The driver follows the core's contract for each Ready batch: persist the
-batch (one transaction, one fsync, in a worker thread so the reactor keeps
-accepting requests meanwhile), then send its messages, then apply its
-committed entries, then ``advance``. Proposals made while a batch is being
-written wait in the core and all go to disk together in the next batch:
-that is the group commit.
+The driver follows the core's contract for each Ready batch: apply its
+committed entries (they are already on disk), persist the batch (one
+transaction, one fsync, in a worker thread so the reactor keeps accepting
+requests meanwhile), then send its messages, then ``advance``. Proposals
+made while a batch is being written wait in the core and all go to disk
+together in the next batch: that is the group commit. Meanwhile, entries
+that became committed are applied and a leader keeps replicating, so
+neither waits for this server's disk.
 """
 
 import io
@@ -17,6 +19,7 @@ from twisted.internet.defer import Deferred, maybeDeferred, succeed
 from pyconsul.logs import Logger
 
 from pyconsul.core.raft import (
+    LEADER_REQUESTS,
     AppendRequest,
     Configuration,
     EntryType,
@@ -26,7 +29,6 @@ from pyconsul.core.raft import (
     Server,
     SnapshotMeta,
     SnapshotRequest,
-    TimeoutNow,
 )
 from pyconsul.storage import Batch
 from pyconsul.storage.snapshots import pack_records, unpack_records
@@ -38,9 +40,6 @@ MAX_INCOMING_SNAPSHOTS = 4
 
 # More missed ticks than this change nothing: every timer has run out.
 MAX_CATCH_UP_TICKS = 100
-
-# Messages only a leader sends, which carry no promise about its own disk.
-LEADER_REQUESTS = (AppendRequest, SnapshotRequest, TimeoutNow)
 
 
 class LeadershipLost(Exception):
@@ -368,8 +367,9 @@ class RaftDriver:
     def _process(self):
         if self._stopped:
             return
-        while not self._writing and self.node.has_ready():
-            ready = self.node.ready()
+        while self.node.has_ready(persisting=self._writing):
+            ready = self.node.ready(persisting=self._writing)
+            self._apply_committed(ready)
             batch = Batch(ready.hard_state, ready.entries, ready.snapshot)
             if batch.hard_state is None and not batch.entries and batch.snapshot is None:
                 self._finish(ready)
@@ -412,14 +412,20 @@ class RaftDriver:
         self._finish(ready)
         self._process()
 
+    def _apply_committed(self, ready):
+        if not ready.committed_entries:
+            return
+        for entry in ready.committed_entries:
+            self._apply(entry)
+        self.fsm.notify()
+        self._after_apply()
+
     def _finish(self, ready):
         if self.transport is not None and ready.messages:
             self.transport.send(ready.messages)
         if ready.snapshot is not None:
             self._install_snapshot(ready.snapshot)
-        for entry in ready.committed_entries:
-            self._apply(entry)
-        self.fsm.notify()
+            self.fsm.notify()
         for request_id, index in ready.read_states:
             d = self._reads_requested.pop(request_id, None)
             if d is not None:

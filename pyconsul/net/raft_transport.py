@@ -22,7 +22,7 @@ from pyconsul.codec import raft as codec
 from pyconsul.core.raft import SnapshotRequest
 from pyconsul.logs import Logger
 from pyconsul.net.faults import NO_FAULTS, host_of
-from pyconsul.net.mux import RPC_RAFT
+from pyconsul.net.mux import RPC_RAFT, no_delay
 
 CHUNK_SIZE = 256 * 1024
 MAX_QUEUED = 4096  # frames waiting for a connection; older ones are dropped
@@ -40,6 +40,7 @@ class _Outgoing(protocol.Protocol):
         self.link = link
 
     def connectionMade(self):
+        no_delay(self.transport)
         self.transport.write(bytes((RPC_RAFT,)))
         self.link.connected(self)
 

@@ -11,7 +11,7 @@ from twisted.internet.endpoints import TCP4ClientEndpoint, TCP6ClientEndpoint
 from pyconsul.codec import rpc as codec
 from pyconsul.logs import Logger
 from pyconsul.net.faults import NO_FAULTS, host_of
-from pyconsul.net.mux import RPC_CONSUL
+from pyconsul.net.mux import RPC_CONSUL, no_delay
 from pyconsul.server.errors import RPCError, RPCNotSent, RPCUnavailable
 
 CONNECT_TIMEOUT = 5.0
@@ -65,6 +65,7 @@ class RPCClientProtocol(protocol.Protocol):
         self.lost = defer.Deferred()
 
     def connectionMade(self):
+        no_delay(self.transport)
         self.transport.write(bytes((RPC_CONSUL,)))
 
     def request(self, method, args):

@@ -4,7 +4,9 @@ Each server runs on a :class:`MemoryLogStore`; :meth:`RaftNetwork.run` plays the
 driver's part (persist, send, apply, advance) for every running node until
 nothing is left to do. As in etcd's raft tests, the network can cut links
 between pairs of nodes or isolate a node; it can also drop messages at random,
-delay them by whole ticks (which reorders them) and duplicate them. Nodes can
+delay them by whole ticks (which reorders them) and duplicate them. Disks can
+be slow: a write may still be in progress in the next round, and meanwhile the
+node applies and a leader replicates, as the driver lets them. Nodes can
 crash, keeping only what they persisted, and restart. The harness takes
 snapshots (compacting the log) and ships them to followers that need them, as
 the driver does, so snapshot installation runs too.
@@ -16,7 +18,10 @@ is a pure function of its seed and of what the test does.
 import heapq
 import random
 
+import attr
+
 from pyconsul.core.raft import (
+    LEADER_REQUESTS,
     AppendRequest,
     Configuration,
     EntryType,
@@ -67,6 +72,9 @@ class RaftNetwork:
         self.drop_rate = 0.0
         self.duplicate_rate = 0.0
         self.max_delay = 0  # in ticks
+        # The chance that a write is still in progress until the next round.
+        self.slow_disk_rate = 0.0
+        self._writing = {}  # node id -> the Ready being written
         # Predicates on messages: a message any of them accepts is dropped.
         self.filters = []
         self.now = 0
@@ -121,6 +129,7 @@ class RaftNetwork:
         """Stop a node at once: what it did not persist is lost."""
         self.nodes.pop(node_id, None)
         self._received_snapshots[node_id] = {}
+        self._writing.pop(node_id, None)  # that write never lands
 
     def start(self, node_id):
         """Start a crashed node from its store and its latest snapshot."""
@@ -168,7 +177,7 @@ class RaftNetwork:
 
     def calm(self):
         """No more random drops, delays or duplicates."""
-        self.drop_rate = self.duplicate_rate = 0.0
+        self.drop_rate = self.duplicate_rate = self.slow_disk_rate = 0.0
         self.max_delay = 0
 
     def _link_up(self, src, dst):
@@ -184,10 +193,13 @@ class RaftNetwork:
     def run(self, max_rounds=10000):
         """Process Ready batches and deliver messages until all is quiet."""
         for _ in range(max_rounds):
+            for node_id, ready in list(self._writing.items()):
+                del self._writing[node_id]
+                self._written(node_id, self.nodes[node_id], ready)
             for node_id, node in list(self.nodes.items()):
-                while node.has_ready():
+                while node.has_ready(persisting=node_id in self._writing):
                     self._handle_ready(node_id, node)
-            if not self._queue:
+            if not self._queue and not self._writing:
                 return
             batch, self._queue = self._queue, []
             for msg, payload in batch:
@@ -195,28 +207,47 @@ class RaftNetwork:
         raise AssertionError("the network did not settle")
 
     def _handle_ready(self, node_id, node):
-        ready = node.ready()
+        ready = node.ready(persisting=node_id in self._writing)
+        for entry in ready.committed_entries:
+            self._apply(node_id, entry)
+        for request_id, index in ready.read_states:
+            self.on_read(node_id, request_id, index)
+        if ready.hard_state is None and not ready.entries and ready.snapshot is None:
+            self._written(node_id, node, ready)
+        elif self.slow_disk_rate and self.rng.random() < self.slow_disk_rate:
+            # A leader replicates what it is still writing itself.
+            leading = ready.role is Role.LEADER
+            late = []
+            for msg in ready.messages:
+                if leading and isinstance(msg, LEADER_REQUESTS):
+                    self._send(msg)
+                else:
+                    late.append(msg)
+            self._writing[node_id] = attr.evolve(ready, messages=tuple(late))
+        else:
+            self._written(node_id, node, ready)
+
+    def _written(self, node_id, node, ready):
         store = self.stores[node_id]
         batch = Batch(ready.hard_state, ready.entries, ready.snapshot)
         store.write(batch)
         store.written(batch)
         self.on_persisted(node_id, batch)
-        for request_id, index in ready.read_states:
-            self.on_read(node_id, request_id, index)
         for msg in ready.messages:
             self._send(msg)
         if ready.snapshot is not None:
             self._install_snapshot(node_id, ready.snapshot)
-        for entry in ready.committed_entries:
-            if entry.index != self.applied_index[node_id] + 1:
-                raise AssertionError(
-                    "%s applied %d after %d" % (node_id, entry.index, self.applied_index[node_id])
-                )
-            if entry.type is EntryType.COMMAND:
-                self.applied[node_id].append(entry.data)
-            self.applied_index[node_id] = entry.index
-            self.on_applied(node_id, entry)
         node.advance(ready)
+
+    def _apply(self, node_id, entry):
+        if entry.index != self.applied_index[node_id] + 1:
+            raise AssertionError(
+                "%s applied %d after %d" % (node_id, entry.index, self.applied_index[node_id])
+            )
+        if entry.type is EntryType.COMMAND:
+            self.applied[node_id].append(entry.data)
+        self.applied_index[node_id] = entry.index
+        self.on_applied(node_id, entry)
 
     def _install_snapshot(self, node_id, meta):
         received = self._received_snapshots[node_id].get(meta.index)

@@ -46,6 +46,9 @@ class RaftLog:
         snapshot_index = storage.snapshot_meta().index
         self.committed = max(self.committed, snapshot_index)
         self.applied = max(applied, snapshot_index)
+        # The last entry handed to the driver to apply; ``applied`` follows
+        # once the driver reports back in ``advance``.
+        self.applying = self.applied
 
     # -- reading -----------------------------------------------------------
 
@@ -168,13 +171,29 @@ class RaftLog:
 
     # -- driver bookkeeping ----------------------------------------------------
 
-    def next_committed(self) -> list:
-        """Committed entries that the state machine has not seen yet."""
-        lo = max(self.applied + 1, self.first_index())
-        return self.entries(lo, self.committed + 1)
+    def _applicable_range(self):
+        # Only entries on this server's disk: then the driver may apply them
+        # at once, even while it is still writing a later batch.
+        lo = max(self.applying + 1, self.first_index())
+        hi = min(self.committed, self.stable_last_index()) + 1
+        return lo, hi
+
+    def has_applicable(self) -> bool:
+        lo, hi = self._applicable_range()
+        return lo < hi
+
+    def take_applicable(self) -> list:
+        """Committed entries on disk that the state machine has not seen yet;
+        they count as being applied from now on."""
+        lo, hi = self._applicable_range()
+        entries = self.entries(lo, hi)
+        if entries:
+            self.applying = entries[-1].index
+        return entries
 
     def applied_to(self, index: int) -> None:
         self.applied = max(self.applied, index)
+        self.applying = max(self.applying, index)
 
     def stable_to(self, index: int, term: int) -> None:
         """The driver has persisted entries up to ``index``."""
@@ -187,4 +206,4 @@ class RaftLog:
     def snapshot_persisted(self, meta: SnapshotMeta) -> None:
         if self.pending_snapshot is not None and self.pending_snapshot.index == meta.index:
             self.pending_snapshot = None
-            self.applied = max(self.applied, meta.index)
+            self.applied_to(meta.index)

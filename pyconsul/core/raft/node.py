@@ -55,15 +55,26 @@ class Role(enum.Enum):
     LEADER = "Leader"
 
 
+# What a leader sends that makes no promise about its own disk: it may send
+# these while it is still writing the entries they carry (thesis §10.2.1).
+LEADER_REQUESTS = (AppendRequest, SnapshotRequest, TimeoutNow)
+
+
 @attr.s(frozen=True, slots=True)
 class Ready:
-    """One batch of work for the driver, to be done in this order:
+    """One batch of work for the driver:
 
-    1. persist ``hard_state`` (if not None), ``entries`` and ``snapshot``
-       together, with one fsync;
-    2. send ``messages``;
-    3. apply ``committed_entries`` to the state machine;
-    4. call ``RaftNode.advance(ready)``.
+    - ``committed_entries`` are already on this server's disk: apply them to
+      the state machine at once, in order, before any later Ready's;
+    - persist ``hard_state`` (if not None), ``entries`` and ``snapshot``
+      together, with one fsync; then send ``messages`` (a leader may send
+      its LEADER_REQUESTS before the write ends);
+    - then call ``RaftNode.advance(ready)``.
+
+    While a write is in progress the driver may ask for a Ready with
+    ``persisting=True``: it holds nothing to write and only the messages
+    that need no write, so the state machine and the followers need not
+    wait for this server's disk.
     """
 
     hard_state: HardState | None = attr.ib()
@@ -121,6 +132,9 @@ class RaftNode:
         self.votes = {}
         self.progress = {}
         self.outbox = []
+        # Proposals since the last Ready: they go to the followers together,
+        # one AppendRequest each, when the driver next collects its work.
+        self._broadcast_pending = False
         # Index of the no-op the current leader appended on election: once it
         # is applied, the state machine holds everything committed before.
         self.term_start_index = 0
@@ -244,7 +258,7 @@ class RaftNode:
         self._check_accepts_entries()
         index = self.log.last_index() + 1
         self._append([Entry(index, self.term, entry_type, data)])
-        self._broadcast_append()
+        self._broadcast_pending = True
         return index
 
     def _check_accepts_entries(self):
@@ -276,7 +290,7 @@ class RaftNode:
         check_single_change(self.configuration, configuration)
         index = self.log.last_index() + 1
         self._append([Entry(index, self.term, EntryType.CONFIGURATION, configuration.encode())])
-        self._broadcast_append()
+        self._broadcast_pending = True
         return index
 
     def add_server(self, server_id, address, voter=True) -> int:
@@ -432,29 +446,53 @@ class RaftNode:
     def hard_state(self) -> HardState:
         return HardState(self.term, self.vote, self.log.committed)
 
-    def has_ready(self) -> bool:
+    def has_ready(self, persisting=False) -> bool:
+        if persisting:
+            return bool(
+                self._broadcast_pending
+                or self.log.has_applicable()
+                or self.read_states
+                or any(self._sendable_while_persisting(m) for m in self.outbox)
+            )
         return bool(
             self.outbox
+            or self._broadcast_pending
             or self.log.unstable
             or self.log.pending_snapshot
             or self.hard_state != self._persisted_state
-            or self.log.committed > self.log.applied
+            or self.log.has_applicable()
             or self.read_states
         )
 
-    def ready(self) -> Ready:
-        hard_state = self.hard_state
+    def _sendable_while_persisting(self, msg):
+        return self.role is Role.LEADER and isinstance(msg, LEADER_REQUESTS)
+
+    def ready(self, persisting=False) -> Ready:
+        """The next batch of work; see :class:`Ready` for ``persisting``."""
+        if self._broadcast_pending:
+            self._broadcast_pending = False
+            if self.role is Role.LEADER:
+                self._broadcast_append()
+        if persisting:
+            messages = [m for m in self.outbox if self._sendable_while_persisting(m)]
+            self.outbox = [m for m in self.outbox if not self._sendable_while_persisting(m)]
+            hard_state, entries, snapshot = None, (), None
+        else:
+            messages, self.outbox = self.outbox, []
+            hard_state = self.hard_state
+            if hard_state == self._persisted_state:
+                hard_state = None
+            entries, snapshot = tuple(self.log.unstable), self.log.pending_snapshot
         ready = Ready(
-            hard_state=None if hard_state == self._persisted_state else hard_state,
-            entries=tuple(self.log.unstable),
-            snapshot=self.log.pending_snapshot,
-            messages=tuple(self.outbox),
-            committed_entries=tuple(self.log.next_committed()),
+            hard_state=hard_state,
+            entries=entries,
+            snapshot=snapshot,
+            messages=tuple(messages),
+            committed_entries=tuple(self.log.take_applicable()),
             role=self.role,
             leader=self.leader,
             read_states=tuple(self.read_states),
         )
-        self.outbox = []
         self.read_states = []
         return ready
 

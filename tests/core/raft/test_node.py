@@ -16,7 +16,7 @@ from pyconsul.core.raft import (
 )
 from pyconsul.storage import Batch
 from pyconsul.storage.memory import MemoryLogStore
-from pyconsul.testing.raft import RaftNetwork
+from pyconsul.testing.raft import CheckedRaftNetwork, RaftNetwork
 
 
 def drive(node, store, applied):
@@ -56,6 +56,30 @@ class SingleVoterTests(SynchronousTestCase):
         self.node.advance(ready)
         ready = self.node.ready()
         self.assertEqual([e.data for e in ready.committed_entries], [b"x"])
+
+    def test_a_ready_while_persisting_holds_only_what_is_on_disk(self):
+        self.node.tick()
+        drive(self.node, self.store, self.applied)
+        self.node.propose(b"x")
+        writing = self.node.ready()
+        # While that batch is being written, a second proposal waits for
+        # the next one, and nothing unwritten is offered for applying.
+        self.node.propose(b"y")
+        meanwhile = self.node.ready(persisting=True)
+        self.assertEqual(
+            (meanwhile.hard_state, meanwhile.entries, meanwhile.committed_entries, meanwhile.messages),
+            (None, (), (), ()),
+        )
+        self.node.advance(meanwhile)
+        batch = Batch(writing.hard_state, writing.entries)
+        self.store.write(batch)
+        self.store.written(batch)
+        self.node.advance(writing)
+        ready = self.node.ready()
+        self.assertEqual([e.data for e in ready.entries], [b"y"])
+        self.assertEqual([e.data for e in ready.committed_entries], [b"x"])
+        # Handed out once: a Ready taken during the next write repeats nothing.
+        self.assertEqual(self.node.ready(persisting=True).committed_entries, ())
 
     def test_propose_on_follower_raises(self):
         with self.assertRaises(NotLeader):
@@ -147,6 +171,32 @@ class ReplicationTests(SynchronousTestCase):
         expected = [b"%d" % n for n in range(10)]
         for node_id in "abc":
             self.assertEqual(net.applied[node_id], expected)
+
+    def test_proposals_made_together_travel_together(self):
+        net = RaftNetwork("abc")
+        net.elect("a")
+        leader = net.nodes["a"]
+        for n in range(3):
+            leader.propose(b"%d" % n)
+        appends = [m for m in leader.ready().messages if isinstance(m, AppendRequest)]
+        self.assertEqual(sorted(m.dst for m in appends), ["b", "c"])
+        for m in appends:
+            self.assertEqual([e.data for e in m.entries], [b"0", b"1", b"2"])
+
+    def test_10_2_1_replication_goes_on_while_disks_are_slow(self):
+        # Every write lasts a round: meanwhile a leader sends what it is
+        # still writing, and every server applies what is committed.
+        net = CheckedRaftNetwork("abc")
+        net.elect("a")
+        net.slow_disk_rate = 1.0
+        for n in range(30):
+            net.nodes["a"].propose(b"%d" % n)
+            if n % 3 == 0:
+                net.run()
+        net.tick(3)
+        net.check_state_machines()
+        for node_id in "abc":
+            self.assertEqual(net.applied[node_id], [b"%d" % n for n in range(30)])
 
     def test_5_3_log_matching_repairs_a_divergent_follower(self):
         net = RaftNetwork("abc")

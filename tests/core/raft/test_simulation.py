@@ -215,8 +215,9 @@ class Schedule:
         net.drop_rate = rng.choice((0, 0, 0.05, 0.2, 0.5))
         net.duplicate_rate = rng.choice((0, 0, 0.05, 0.2))
         net.max_delay = rng.choice((0, 0, 1, 2, 4))
-        return "drop %s duplicate %s delay %d" % (
-            net.drop_rate, net.duplicate_rate, net.max_delay
+        net.slow_disk_rate = rng.choice((0, 0, 0.3, 0.8))
+        return "drop %s duplicate %s delay %d slow disk %s" % (
+            net.drop_rate, net.duplicate_rate, net.max_delay, net.slow_disk_rate
         )
 
     def compact(self):
