@@ -432,7 +432,7 @@ class RaftDriver:
                 self._reads_waiting.append((index, d))
         self.node.advance(ready)
         self._after_apply()
-        self._note_role(ready)
+        self._note_role()
         self._maybe_snapshot()
 
     def _apply(self, entry):
@@ -474,20 +474,23 @@ class RaftDriver:
         self.fsm.restore(unpack_records(io.BytesIO(data)))
         self._last_snapshot_index = meta.index
 
-    def _note_role(self, ready):
-        if ready.role is not self._role_seen:
+    def _note_role(self):
+        # The core's state now, not a Ready's: a batch that finishes writing
+        # may have been taken before a Ready that saw a newer role.
+        role, leader = self.node.role, self.node.leader
+        if role is not self._role_seen:
             self.log.info(
                 "Raft: this server is now {role} in term {term}",
-                role=ready.role.value.lower(),
+                role=role.value.lower(),
                 term=self.node.term,
             )
             if self._role_seen is Role.LEADER:
                 self._fail_pending(LeadershipLost())
-            self._role_seen = ready.role
-            self.on_leadership(ready.role)
-        if ready.leader != self._leader_seen:
-            self._leader_seen = ready.leader
-            if ready.leader is not None:
+            self._role_seen = role
+            self.on_leadership(role)
+        if leader != self._leader_seen:
+            self._leader_seen = leader
+            if leader is not None:
                 self.on_leader_known()
 
     def _fail_pending(self, reason):

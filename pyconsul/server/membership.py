@@ -119,17 +119,28 @@ class ServerMembership:
 
     def reconcile(self):
         """On the leader: one step towards the configuration gossip implies."""
-        if not self.driver.is_leader or self._changing:
+        if not self.driver.is_leader:
+            # What we saw while leading before says nothing about now.
+            self.failed_since.clear()
+            return
+        if self._changing:
             return
         servers = self.servers()
         now = self.clock.seconds()
-        for node_id, (_, status, _) in servers.items():
-            if status is MemberStatus.FAILED:
+        current = self.driver.configuration()
+        in_raft = {s.id for s in current.servers}
+        # A server this leader's gossip does not know (yet: a leader that
+        # just restarted has not heard from everyone) counts as failed, not
+        # as gone: only the stabilization time tells.
+        status_of = {i: servers[i][1] if i in servers else MemberStatus.NONE for i in in_raft}
+        for node_id in list(self.failed_since):
+            if node_id not in in_raft:
+                del self.failed_since[node_id]
+        for node_id, status in status_of.items():
+            if status in (MemberStatus.FAILED, MemberStatus.NONE):
                 self.failed_since.setdefault(node_id, now)
             else:
                 self.failed_since.pop(node_id, None)
-        current = self.driver.configuration()
-        in_raft = {s.id for s in current.servers}
         # Add one server that gossip sees alive and Raft does not know.
         for node_id, (address, status, _) in sorted(servers.items()):
             if status is MemberStatus.ALIVE and node_id not in in_raft:
@@ -141,10 +152,9 @@ class ServerMembership:
         for server in current.servers:
             if server.id == self.driver.node_id:
                 continue
-            status = servers.get(server.id, (None, MemberStatus.LEFT, None))[1]
-            gone = status in (MemberStatus.LEFT, MemberStatus.NONE) or (
-                status is MemberStatus.FAILED
-                and now - self.failed_since.get(server.id, now) >= STABILIZATION_TIME
+            gone = status_of[server.id] is MemberStatus.LEFT or (
+                server.id in self.failed_since
+                and now - self.failed_since[server.id] >= STABILIZATION_TIME
             )
             if not gone:
                 continue

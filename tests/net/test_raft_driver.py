@@ -6,7 +6,16 @@ from twisted.internet.defer import Deferred
 from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase
 
-from pyconsul.net.raft_driver import RaftDriver, ShuttingDown
+from pyconsul.core.raft import (
+    AppendRequest,
+    AppendResponse,
+    Configuration,
+    Entry,
+    EntryType,
+    Role,
+    Server,
+)
+from pyconsul.net.raft_driver import LeadershipLost, RaftDriver, ShuttingDown
 from pyconsul.state import commands
 from pyconsul.state.store import FSM
 from pyconsul.storage.memory import MemoryLogStore, MemorySnapshotStore
@@ -34,11 +43,24 @@ class ManualThread:
             self.run_one()
 
 
+class RecordingTransport:
+    """Keeps what the driver sends; the test delivers messages itself."""
+
+    def __init__(self):
+        self.sent = []
+
+    def send(self, messages):
+        self.sent.extend(messages)
+
+
 class DriverTests(SynchronousTestCase):
-    def make(self, log_store=None, snapshot_store=None, threshold=16384, trailing=10240, thread=None):
+    def make(self, log_store=None, snapshot_store=None, threshold=16384, trailing=10240, thread=None,
+             transport=None, bootstrap=True):
         self.clock = Clock()
         self.fsm = FSM()
         options = {"run_in_thread": thread} if thread else {}
+        if transport is not None:
+            options["transport"] = transport
         driver = RaftDriver(
             node_id="n1",
             address="127.0.0.1:8300",
@@ -48,7 +70,7 @@ class DriverTests(SynchronousTestCase):
             clock=self.clock,
             rng=random.Random(0),
             tick_seconds=0.1,
-            bootstrap=True,
+            bootstrap=bootstrap,
             snapshot_threshold=threshold,
             trailing_logs=trailing,
             **options,
@@ -100,6 +122,68 @@ class DriverTests(SynchronousTestCase):
         self.assertIs(self.successResultOf(first), True)
         for d in later:
             self.assertIs(self.successResultOf(d), True)
+
+    def test_a_follower_applies_while_it_writes_and_answers_after(self):
+        thread, transport = ManualThread(), RecordingTransport()
+        driver = self.make(thread=thread, transport=transport, bootstrap=False)
+        configuration = Configuration([Server("n0", "127.0.0.2:8300"), Server("n1", "127.0.0.1:8300")])
+        first = [
+            Entry(1, 1, EntryType.CONFIGURATION, configuration.encode()),
+            Entry(2, 1, EntryType.COMMAND, commands.kv_set("a", b"1")),
+        ]
+        driver.receive(AppendRequest(1, "n0", "n1", 0, 0, first, 0))
+        self.settle()
+        thread.run_all()
+        self.settle()
+        transport.sent.clear()
+        # Entry 3 arrives with the news that 1 and 2 are committed.
+        later = [Entry(3, 1, EntryType.COMMAND, commands.kv_set("b", b"2"))]
+        driver.receive(AppendRequest(1, "n0", "n1", 2, 1, later, 2))
+        self.settle()
+        self.assertEqual(len(thread.pending), 1)  # entry 3 is being written
+        self.assertEqual(self.fsm.store.kv.get("a")[1].value, b"1")  # applied meanwhile
+        self.assertEqual(transport.sent, [])  # no promise about entry 3 yet
+        thread.run_all()
+        self.settle()
+        [answer] = transport.sent
+        self.assertIsInstance(answer, AppendResponse)
+        self.assertEqual((answer.success, answer.index), (True, 3))
+
+    def test_a_write_that_lands_after_a_step_down_changes_no_role(self):
+        thread, transport = ManualThread(), RecordingTransport()
+        driver = self.make(thread=thread, transport=transport)
+
+        def drain():
+            for _ in range(5):
+                thread.run_all()
+                self.settle()
+
+        drain()
+        term = driver.node.term
+        added = driver.add_server("n0", "127.0.0.2:8300")
+        drain()
+        driver.receive(AppendResponse(term, "n0", "n1", True, driver.node.log.last_index()))
+        drain()
+        self.successResultOf(added)
+        first = driver.propose(commands.kv_set("a", b"1"))
+        drain()  # on this server's disk; n0 has not answered
+        second = driver.propose(commands.kv_set("b", b"2"))
+        self.settle()
+        self.assertEqual(len(thread.pending), 1)
+        roles = []
+        driver.on_leadership = roles.append
+        # While the second is being written, n0 leads a newer term and says
+        # the first is committed.
+        index = driver.node.log.last_index() - 1
+        driver.receive(AppendRequest(term + 1, "n0", "n1", index, term, (), index))
+        self.settle()
+        self.assertIs(self.successResultOf(first), True)
+        self.failureResultOf(second, LeadershipLost)
+        self.assertEqual(roles, [Role.FOLLOWER])
+        thread.run_all()
+        self.settle()
+        self.assertEqual(roles, [Role.FOLLOWER])
+        self.assertFalse(driver.is_leader)
 
     def test_snapshot_truncates_the_log_and_restart_restores(self):
         directory = self.mktemp()
