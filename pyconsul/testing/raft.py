@@ -176,7 +176,7 @@ class RaftNetwork:
         self.cut.clear()
 
     def calm(self):
-        """No more random drops, delays or duplicates."""
+        """No more random drops, delays, duplicates or slow disks."""
         self.drop_rate = self.duplicate_rate = self.slow_disk_rate = 0.0
         self.max_delay = 0
 
