@@ -12,8 +12,8 @@ import random
 
 from twisted.internet.defer import fail
 
-from pyconsul.server.endpoints import WRITES, forwarding_timeout
-from pyconsul.server.errors import NoPathToDatacenter, RPCError, RPCNotSent, RPCUnavailable
+from pyconsul.server.endpoints import forwarding_timeout, resendable_error
+from pyconsul.server.errors import NoPathToDatacenter, RPCError
 
 
 class NoServers(RPCError):
@@ -59,7 +59,7 @@ class RPCRouter:
         d = self.pool.call(server, method, args, timeout=forwarding_timeout(args))
 
         def failover(failure):
-            failure.trap(RPCNotSent if method in WRITES else RPCUnavailable)
+            failure.trap(resendable_error(method))
             return self._call_a_server(method, args, tried + (server,))
 
         return d.addErrback(failover)

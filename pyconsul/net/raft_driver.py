@@ -19,7 +19,6 @@ from twisted.internet.defer import Deferred, maybeDeferred, succeed
 from pyconsul.logs import Logger
 
 from pyconsul.core.raft import (
-    LEADER_REQUESTS,
     AppendRequest,
     Configuration,
     EntryType,
@@ -378,7 +377,7 @@ class RaftDriver:
             # A leader may replicate entries while it writes them itself
             # (Raft thesis §10.2.1): it counts itself for a commit only once
             # they are on its disk. Everything else waits for the write.
-            early, late = self._split_messages(ready)
+            early, late = ready.split_messages()
             if early and self.transport is not None:
                 self.transport.send(early)
             ready = attr.evolve(ready, messages=late)
@@ -393,15 +392,6 @@ class RaftDriver:
             d.addCallback(self._written, ready, batch)
             d.addErrback(self._fatal, "could not write the Raft log")
             return
-
-    @staticmethod
-    def _split_messages(ready):
-        """(what a leader may send before its write lands, what must wait)."""
-        if ready.role is not Role.LEADER:
-            return (), ready.messages
-        early = tuple(m for m in ready.messages if isinstance(m, LEADER_REQUESTS))
-        late = tuple(m for m in ready.messages if not isinstance(m, LEADER_REQUESTS))
-        return early, late
 
     def _written(self, _, ready, batch):
         self._writing = False

@@ -30,10 +30,17 @@ ANSWERED_LOCALLY = frozenset({"Status.Leader", "Status.Peers"})
 WRITES = frozenset(
     {"KVS.Apply", "Operator.RaftRemovePeerByID", "Operator.RaftRemovePeerByAddress"}
 )
+
 MAX_FORWARDS = 3  # a request that keeps meeting deposed leaders gives up
 FORWARD_RETRY = 0.25  # wait before asking again when the leader did not answer
 WRITE_TIMEOUT = 30.0
 BLOCKING_MARGIN = 30.0
+
+
+def resendable_error(method):
+    """The failure after which ``method`` may be sent again: any for a read,
+    for a write only one that never left (it may have been applied)."""
+    return RPCNotSent if method in WRITES else RPCUnavailable
 
 
 def forwarding_timeout(args):
@@ -101,9 +108,7 @@ class ServerEndpoints:
             return d.addErrback(retry)
 
         def retry(failure):
-            # A write that reached the leader may have been applied: only
-            # one that never left, or a read, is safe to send again.
-            failure.trap(RPCNotSent if method in WRITES else RPCUnavailable)
+            failure.trap(resendable_error(method))
             if self.clock.seconds() + FORWARD_RETRY > deadline:
                 raise NoClusterLeader()
             d = deferLater(self.clock, FORWARD_RETRY, lambda: None)

@@ -21,7 +21,6 @@ import random
 import attr
 
 from pyconsul.core.raft import (
-    LEADER_REQUESTS,
     AppendRequest,
     Configuration,
     EntryType,
@@ -216,14 +215,10 @@ class RaftNetwork:
             self._written(node_id, node, ready)
         elif self.slow_disk_rate and self.rng.random() < self.slow_disk_rate:
             # A leader replicates what it is still writing itself.
-            leading = ready.role is Role.LEADER
-            late = []
-            for msg in ready.messages:
-                if leading and isinstance(msg, LEADER_REQUESTS):
-                    self._send(msg)
-                else:
-                    late.append(msg)
-            self._writing[node_id] = attr.evolve(ready, messages=tuple(late))
+            early, late = ready.split_messages()
+            for msg in early:
+                self._send(msg)
+            self._writing[node_id] = attr.evolve(ready, messages=late)
         else:
             self._written(node_id, node, ready)
 

@@ -51,18 +51,9 @@ import time
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from tests.integration.agent import Agent, wait_for
+from tests.integration.agent import wait_for
+from tests.integration.cluster import Cluster
 from tests.linearizability import CAS, FAIL, OK, READ, UNKNOWN, WRITE, Op, Undecided, check
-
-CONFIG = {
-    "performance": {"raft_multiplier": 1},
-    "gossip_lan": {
-        "probe_interval": "200ms",
-        "probe_timeout": "100ms",
-        "gossip_interval": "50ms",
-        "suspicion_mult": 2,
-    },
-}
 
 MODES = ("default", "consistent")
 KEYS = {"lin/default/a": "default", "lin/default/b": "default",
@@ -75,28 +66,18 @@ MAX_STEPS = 5_000_000  # per key's search; running out fails the test
 NOT_SENT = "not sent"
 
 
-class Cluster:
-    """``size`` servers on ``prefix``.1 .. ``prefix``.size, each on its own
-    loopback address with the default ports and its own data directory."""
+class NemesisCluster(Cluster):
+    """A :class:`Cluster` whose servers can also be paused, and whose faults
+    are set on every server, retried until each takes them."""
 
     def __init__(self, testcase, prefix, size):
-        self.testcase = testcase
-        config = os.path.abspath(testcase.mktemp() + ".json")
-        with open(config, "w") as f:
-            json.dump(CONFIG, f)
-        self.servers = []
-        for number in range(1, size + 1):
-            args = ["--server", "--bootstrap-expect", str(size),
-                    "--data-dir", os.path.abspath(testcase.mktemp()), "--node", "s%d" % number,
-                    "--retry-join", "%s.1" % prefix, "--enable-fault-injection",
-                    "--config-file", config]
-            self.servers.append(Agent(testcase, "%s.%d" % (prefix, number), args))
+        super().__init__(testcase, prefix, size)
         self.paused = set()
 
     def start(self):
         for server in self.servers:
             self.start_one(server)
-        self.wait_for_agreed_leader()
+        self.wait_for_leader()
         return self
 
     def start_one(self, server):
@@ -124,10 +105,11 @@ class Cluster:
         self.paused.clear()
 
     def running(self):
-        return [s for s in self.servers if s.process.poll() is None and s not in self.paused]
+        return [s for s in super().running() if s not in self.paused]
 
-    def leader(self):
-        """The server some running server names as leader, or None."""
+    def named_leader(self):
+        """The server some running server names as leader, or None (no
+        waiting: during a fault there may be none)."""
         for server in self.running():
             try:
                 status, body = server.request("GET", "/v1/status/leader", timeout=2)
@@ -139,24 +121,11 @@ class Cluster:
                     return candidate
         return None
 
-    def wait_for_agreed_leader(self, timeout=60):
-        def agreed():
-            answers = set()
-            for server in self.servers:
-                try:
-                    status, body = server.request("GET", "/v1/status/leader", timeout=2)
-                except OSError:
-                    return False
-                answers.add(json.loads(body) if status == 200 else "")
-            return len(answers) == 1 and "" not in answers
-
-        wait_for(agreed, timeout, interval=0.1, what="every server to name the same leader")
-
-    def partition(self, side, other):
-        """Cut ``side`` off from ``other``, both ways."""
-        for group, blocked in ((side, other), (other, side)):
+    def partition(self, *groups):
+        for group in groups:
+            others = [s.address for s in self.servers if s not in group]
             for server in group:
-                self.set_blocked(server, [s.address for s in blocked])
+                self.set_blocked(server, others)
 
     def heal(self):
         for server in self.servers:
@@ -218,7 +187,7 @@ class Nemesis(threading.Thread):
             self.cluster.resume_all()
 
     def leader_or_any(self):
-        return self.cluster.leader() or self.rng.choice(self.cluster.running())
+        return self.cluster.named_leader() or self.rng.choice(self.cluster.running())
 
     def kill_and_restart_the_leader(self):
         self.kill_and_restart(self.leader_or_any(), "the leader")
@@ -400,7 +369,7 @@ def _status_text(status, body):
 class LinearizabilityTests(SynchronousTestCase):
     def run_workload(self, prefix, size, seed):
         rng = random.Random(seed)
-        cluster = Cluster(self, prefix, size).start()
+        cluster = NemesisCluster(self, prefix, size).start()
         origin = time.monotonic()
         stop = threading.Event()
         clients = [Client(n, cluster, random.Random(rng.random()), stop) for n in range(1, CLIENTS + 1)]
@@ -427,7 +396,7 @@ class LinearizabilityTests(SynchronousTestCase):
             if server.process.poll() is not None:
                 cluster.start_one(server)
         cluster.heal()
-        cluster.wait_for_agreed_leader()
+        cluster.wait_for_leader()
         final = Client(0, cluster, random.Random(rng.random()), stop)
         finals = []
         for key in sorted(KEYS):

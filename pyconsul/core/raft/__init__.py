@@ -29,7 +29,7 @@ from pyconsul.core.raft.messages import (
     VoteRequest,
     VoteResponse,
 )
-from pyconsul.core.raft.node import LEADER_REQUESTS, RaftNode, Ready, Role
+from pyconsul.core.raft.node import RaftNode, Ready, Role
 
 __all__ = [
     "AppendRequest",
@@ -39,7 +39,6 @@ __all__ = [
     "Entry",
     "EntryType",
     "HardState",
-    "LEADER_REQUESTS",
     "LeadershipTransferInProgress",
     "NotLeader",
     "RaftNode",

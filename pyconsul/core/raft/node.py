@@ -67,8 +67,8 @@ class Ready:
     - ``committed_entries`` are already on this server's disk: apply them to
       the state machine at once, in order, before any later Ready's;
     - persist ``hard_state`` (if not None), ``entries`` and ``snapshot``
-      together, with one fsync; then send ``messages`` (a leader may send
-      its LEADER_REQUESTS before the write ends);
+      together, with one fsync; then send ``messages`` (the first part of
+      ``split_messages()`` may go before the write ends);
     - then call ``RaftNode.advance(ready)``.
 
     While a write is in progress the driver may ask for a Ready with
@@ -87,6 +87,17 @@ class Ready:
     # (request id, commit index) of reads confirmed by a quorum: safe to
     # answer once the state machine has applied that index (§6.4).
     read_states: tuple = attr.ib(default=())
+
+    def split_messages(self):
+        """(messages that may leave before this Ready is persisted, those
+        that must wait for it)."""
+        early = tuple(m for m in self.messages if may_send_before_write(self.role, m))
+        late = tuple(m for m in self.messages if not may_send_before_write(self.role, m))
+        return early, late
+
+
+def may_send_before_write(role, msg):
+    return role is Role.LEADER and isinstance(msg, LEADER_REQUESTS)
 
 
 class RaftNode:
@@ -452,7 +463,7 @@ class RaftNode:
                 self._broadcast_pending
                 or self.log.has_applicable()
                 or self.read_states
-                or any(self._sendable_while_persisting(m) for m in self.outbox)
+                or any(may_send_before_write(self.role, m) for m in self.outbox)
             )
         return bool(
             self.outbox
@@ -464,9 +475,6 @@ class RaftNode:
             or self.read_states
         )
 
-    def _sendable_while_persisting(self, msg):
-        return self.role is Role.LEADER and isinstance(msg, LEADER_REQUESTS)
-
     def ready(self, persisting=False) -> Ready:
         """The next batch of work; see :class:`Ready` for ``persisting``."""
         if self._broadcast_pending:
@@ -474,8 +482,8 @@ class RaftNode:
             if self.role is Role.LEADER:
                 self._broadcast_append()
         if persisting:
-            messages = [m for m in self.outbox if self._sendable_while_persisting(m)]
-            self.outbox = [m for m in self.outbox if not self._sendable_while_persisting(m)]
+            messages = [m for m in self.outbox if may_send_before_write(self.role, m)]
+            self.outbox = [m for m in self.outbox if not may_send_before_write(self.role, m)]
             hard_state, entries, snapshot = None, (), None
         else:
             messages, self.outbox = self.outbox, []
