@@ -11,8 +11,9 @@ from pyconsul.cli.kv import format_detailed
 from pyconsul.cli.kvapi import KVPair
 
 from tests.cli.fakeagent import FakeAgent
-from tests.cli.replay import load_vectors, run_cli
 from tests.cli.test_http import ScriptedTransport
+from tests.vectors import load
+from tests.vectors.targets import run_cli
 
 
 class KvTestCase(SynchronousTestCase):
@@ -348,7 +349,7 @@ class QuirkVectorTests(KvTestCase):
     """quirks.json: where Consul's answer is clear it is followed, elsewhere pyconsul words its own."""
 
     def steps(self, name):
-        for vector in load_vectors("quirks.json"):
+        for vector in load("consul-kv", "quirks.json"):
             if vector["name"] == name:
                 return vector["steps"]
         raise AssertionError("quirks.json has no vector %s" % name)

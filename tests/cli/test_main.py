@@ -12,7 +12,7 @@ from pyconsul.cli.command import Command
 from pyconsul.cli.flags import BoolFlag, DurationFlag, StringListFlag
 
 from tests.cli.fakeagent import FakeAgent
-from tests.cli.replay import run_cli
+from tests.vectors.targets import run_cli
 
 REPOSITORY = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 

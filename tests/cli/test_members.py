@@ -7,7 +7,7 @@ from twisted.trial.unittest import SynchronousTestCase
 from pyconsul.cli.http import Response, TransportError
 
 from tests.cli.fakeagent import FakeAgent, member
-from tests.cli.replay import run_cli
+from tests.vectors.targets import run_cli
 from tests.cli.test_http import ScriptedTransport
 
 

@@ -8,7 +8,7 @@ from pyconsul.cli import keygen
 from pyconsul.cli.http import Response, TransportError
 
 from tests.cli.fakeagent import JOIN_REFUSED, FakeAgent, member
-from tests.cli.replay import run_cli
+from tests.vectors.targets import run_cli
 from tests.cli.test_http import ScriptedTransport
 from tests.cli.test_main import run_python
 

@@ -5,7 +5,7 @@ import json
 from twisted.trial.unittest import SynchronousTestCase
 
 from tests.cli.fakeagent import FakeAgent
-from tests.cli.replay import run_cli
+from tests.vectors.targets import run_cli
 
 CONFIGURATION = {
     "Servers": [

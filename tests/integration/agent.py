@@ -16,16 +16,7 @@ import urllib.error
 import urllib.request
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-SHARED = os.path.join(os.path.dirname(REPO_ROOT), "shared")
 BIN = os.path.dirname(sys.executable)
-
-
-def shared_file(*parts):
-    """A file of the project's shared test data; its absence is an error."""
-    path = os.path.join(SHARED, *parts)
-    if not os.path.exists(path):
-        raise AssertionError("missing shared test data: %s" % path)
-    return path
 
 
 def environment():

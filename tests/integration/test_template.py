@@ -1,6 +1,6 @@
 """``pyconsul template`` as a real process against a real agent.
 
-* Every recorded confd case (``../shared/testdata/confd-templates``): its
+* Every recorded confd case (``tests/data/confd-templates``): its
   keys written to the agent over HTTP, then ``pyconsul template -onetime``
   renders it through conf.d and the file is compared. To stay fast, one
   agent holds every case's keys, each case under a prefix of its own
@@ -21,9 +21,10 @@ import urllib.parse
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from tests.integration.agent import Agent, environment, shared_file, wait_for
+from tests.integration.agent import Agent, environment, wait_for
+from tests.vectors import data_path
 
-CASES_FILE = shared_file("testdata", "confd-templates", "cases.json")
+CASES_FILE = data_path("confd-templates", "cases.json")
 
 
 def put(agent, key, value):

@@ -1,8 +1,7 @@
 """The template engine against test vectors recorded from the real confd.
 
-``../shared/testdata/confd-templates/cases.json`` (next to the checkout) holds
-197 templates with the data they ran on and what confd produced: the output,
-or the error it logged. Each case becomes its own test method so a failure
+``tests/data/confd-templates/cases.json`` holds 197 templates with the data
+they ran on and what confd produced: the output, or the error it logged. Each case becomes its own test method so a failure
 names the case.
 """
 
@@ -13,11 +12,9 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from pyconsul.template import TemplateError, World, render, store_from_kv
 from pyconsul.template.dns import StaticResolver
+from tests.vectors import DATA
 
-REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-CASES_PATH = os.path.join(
-    os.path.dirname(REPO_ROOT), "shared", "testdata", "confd-templates", "cases.json"
-)
+CASES_PATH = os.path.join(DATA, "confd-templates", "cases.json")
 
 
 def load_cases():
