@@ -40,10 +40,11 @@ TEMPLATE_FLAGS = (
     StringFlag("log-level", "Least important level to log: debug, info, warn, error, fatal. "
                "The default is info."),
     StringFlag("scheme", "Scheme for nodes given without one: http or https.", default="http"),
-    StringFlag("wait", "Quiescence in watch mode, MIN[:MAX]: render once no change has come for "
-               "MIN, and at most MAX after the first change of a burst; MAX is 4 x MIN if not "
-               "given.",
-               default="20ms:80ms"),
+    StringFlag("wait", "Quiescence in watch mode, as consul-template's -wait=MIN[:MAX]: render "
+               "once no change has come for MIN, and at most MAX after the first change of a "
+               "burst; MAX is 4 x MIN if not given (-wait=2s means 2s:8s). Without it (or "
+               "with a MIN of 0) a change is rendered as soon as it is seen.",
+               placeholder="min[:max]"),
 )
 
 # flag name -> option name in pyconsul.template.runconfig
@@ -83,13 +84,16 @@ Usage: {prog} template [options]
   template in CONFDIR/templates, a destination, the keys it reads and
   the commands that check and reload the program that uses it.
 
-  By default the store is watched and a file is rendered again within
-  a fraction of a second of a change; -interval polls instead, as
-  confd does, and -onetime renders once and exits.
+  By default the store is watched with blocking queries and a file is
+  rendered again as soon as a change comes back, with no waiting;
+  -wait=min[:max] makes it wait for the store to be quiet first, as
+  consul-template's -wait. -interval polls instead, as confd does, and
+  -onetime renders once and exits.
 
       $ {prog} template -confdir /etc/confd -node 127.0.0.1:8500
       $ {prog} template -confdir ./ -interval 2 -backend consul -node localhost:8500
       $ {prog} template -onetime -noop -confdir ./
+      $ {prog} template -confdir /etc/confd -wait=2s:10s
 """
     flag_groups = (TEMPLATE_FLAGS,)
 

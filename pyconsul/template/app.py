@@ -92,7 +92,8 @@ class TemplateApp:
             if not resources:
                 # As confd's watch mode: with nothing to watch, it is done.
                 return self._exit(0, "Nothing to watch. Exiting...", level="info")
-            self.mode = WatchMode(resources, kv, runner, self.reactor, config.quiet_min, config.quiet_max)
+            self.mode = WatchMode(resources, kv, runner, self.reactor, self.reactor.callFromThread,
+                                  quiescence=config.quiescence)
         self._handle_signals()
         self.mode.start()
 

@@ -7,8 +7,10 @@
   again on each pass, so new resources are picked up.
 * :class:`WatchMode` (``-watch``, the default): one :class:`PrefixWatch` per
   distinct KV prefix the resources read, shared by all resources that read
-  it; a change re-renders the resources that read that prefix, after a short
-  quiet time (:class:`Quiescence`) that folds bursts together.
+  it; a change re-renders the resources that read that prefix at the end of
+  the reactor turn that brought it (:class:`Coalescer`: what changed
+  together renders together), or with ``-wait`` once the store has been
+  quiet for a while (:class:`Quiescence`).
 
 Syncing (files, commands) blocks, so :class:`SyncRunner` hands it to
 ``run_in_thread`` (``deferToThread`` in the program, a direct call in tests),
@@ -19,7 +21,7 @@ from twisted.internet.defer import DeferredList
 from twisted.logger import Logger
 
 from pyconsul.template.consul import KVError
-from pyconsul.template.quiescence import Quiescence
+from pyconsul.template.quiescence import Coalescer, Quiescence
 from pyconsul.template.resource import ResourceError, required_prefixes
 from pyconsul.template.watch import DEFAULT_WAIT, PrefixWatch
 
@@ -157,9 +159,14 @@ class IntervalMode:
 
 
 class WatchMode:
-    """Blocking queries, one per distinct prefix; renders on change."""
+    """Blocking queries, one per distinct prefix; renders on change.
 
-    def __init__(self, resources, kv, runner, clock, quiet, max_delay, wait=DEFAULT_WAIT,
+    ``call_soon`` runs a function at the end of the current reactor turn (see
+    :class:`Coalescer`); ``quiescence`` is ``(min, max)`` seconds for
+    ``-wait``, or None to render without waiting.
+    """
+
+    def __init__(self, resources, kv, runner, clock, call_soon, quiescence=None, wait=DEFAULT_WAIT,
                  make_backoff=None, logger=None):
         self.resources = list(resources)
         self.runner = runner
@@ -173,7 +180,10 @@ class WatchMode:
             extra = {"backoff": make_backoff()} if make_backoff is not None else {}
             self.watches[prefix] = PrefixWatch(prefix, kv, clock, self._prefix_changed, wait=wait,
                                                logger=self.log, **extra)
-        self.quiescence = Quiescence(clock, self._render, quiet, max_delay)
+        if quiescence is None:
+            self.renders = Coalescer(call_soon, self._render)
+        else:
+            self.renders = Quiescence(clock, self._render, *quiescence)
 
     def start(self):
         for watch in self.watches.values():
@@ -182,7 +192,7 @@ class WatchMode:
     def stop(self):
         for watch in self.watches.values():
             watch.stop()
-        self.quiescence.stop()
+        self.renders.stop()
 
     def _prefix_changed(self, watch):
         # A resource renders once everything it reads has been read.
@@ -190,7 +200,7 @@ class WatchMode:
             r for r in self.readers[watch.prefix]
             if all(self.watches[p].ready for p in r.kv_prefixes)
         ]
-        self.quiescence.add(ready)
+        self.renders.add(ready)
 
     def _render(self, resources):
         entries = {prefix: watch.entries for prefix, watch in self.watches.items()}

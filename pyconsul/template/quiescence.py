@@ -1,12 +1,18 @@
-"""Coalescing bursts of changes into one render.
+"""Folding changes together into renders, one render at a time.
 
-Ten keys written one after another should give one render, not ten. A
-:class:`Quiescence` collects what changed (resources to render) and calls
-``action`` with all of it once nothing new has come for ``quiet`` seconds --
-but never later than ``max_delay`` after the first change of a burst, so a
-steady stream of changes still renders regularly. Only one action runs at a
-time: changes that come in meanwhile are collected for the next one, which
-starts as soon as the running one ends (if their quiet time is over).
+Both classes here collect what changed (resources to render) with
+``add(items)`` and call ``action(items)`` with all of it. Only one action
+runs at a time: changes that come in meanwhile are collected for the next
+one, which starts as soon as the running one ends (if it is due by then).
+They differ in when an action is due:
+
+* :class:`Coalescer` (the default in watch mode): at the end of the reactor
+  turn in which the first change came. Changes seen in the same turn (several
+  blocking queries answered together) become one action; no timer is armed,
+  so nothing waits longer than the turn.
+* :class:`Quiescence` (``-wait=MIN:MAX``): once nothing new has come for
+  ``quiet`` seconds -- but never later than ``max_delay`` after the first
+  change of a burst, so a steady stream of changes still renders regularly.
 """
 
 from twisted.internet.defer import maybeDeferred
@@ -15,17 +21,14 @@ from twisted.logger import Logger
 log = Logger(namespace="pyconsul.template")
 
 
-class Quiescence:
-    def __init__(self, clock, action, quiet, max_delay):
-        self.clock = clock
+class _OneAtATime:
+    """Pending items and the running action; subclasses decide when it is due."""
+
+    def __init__(self, action):
         self.action = action  # set -> Deferred (or a plain result)
-        self.quiet = quiet
-        self.max_delay = max(quiet, max_delay)
         self._pending = set()
-        self._burst_started = None
-        self._timer = None
         self._running = False
-        self._due = False  # the quiet time ran out while an action was running
+        self._due = False  # the pending items are due but an action was running
 
     @property
     def running(self):
@@ -33,9 +36,76 @@ class Quiescence:
 
     def add(self, items):
         items = set(items)
-        if not items:
-            return
-        self._pending |= items
+        if items:
+            self._pending |= items
+            self._changed()
+
+    def stop(self):
+        self._pending = set()
+
+    def _changed(self):
+        raise NotImplementedError
+
+    def _now_due(self):
+        if self._running:
+            self._due = True
+        elif self._pending:
+            self._run()
+
+    def _run(self):
+        items, self._pending = self._pending, set()
+        self._due = False
+        self._running = True
+        self._started()
+        d = maybeDeferred(self.action, items)
+        d.addErrback(lambda f: log.failure("Rendering", f))
+        d.addBoth(self._finished)
+
+    def _started(self):
+        """A new action takes the pending items (a hook for subclasses)."""
+
+    def _finished(self, _):
+        self._running = False
+        if self._due and self._pending:
+            self._run()
+
+
+class Coalescer(_OneAtATime):
+    """Due at the end of the current reactor turn.
+
+    ``call_soon(f)`` must run ``f`` once the reactor has dealt with the I/O at
+    hand, without waiting for time to pass: the program gives
+    ``reactor.callFromThread``, which queues ``f`` for the reactor's next pass
+    (from the reactor thread as well as from others).
+    """
+
+    def __init__(self, call_soon, action):
+        super().__init__(action)
+        self.call_soon = call_soon
+        self._scheduled = False
+
+    def _changed(self):
+        if not self._scheduled:
+            self._scheduled = True
+            self.call_soon(self._end_of_turn)
+
+    def _end_of_turn(self):
+        self._scheduled = False
+        self._now_due()
+
+
+class Quiescence(_OneAtATime):
+    """Due after ``quiet`` seconds without a change, ``max_delay`` at most."""
+
+    def __init__(self, clock, action, quiet, max_delay):
+        super().__init__(action)
+        self.clock = clock
+        self.quiet = quiet
+        self.max_delay = max(quiet, max_delay)
+        self._burst_started = None
+        self._timer = None
+
+    def _changed(self):
         now = self.clock.seconds()
         if self._burst_started is None:
             self._burst_started = now
@@ -49,25 +119,11 @@ class Quiescence:
         if self._timer is not None and self._timer.active():
             self._timer.cancel()
         self._timer = None
-        self._pending = set()
+        super().stop()
 
     def _quiet_time_over(self):
         self._timer = None
-        if self._running:
-            self._due = True
-        else:
-            self._run()
+        self._now_due()
 
-    def _run(self):
-        items, self._pending = self._pending, set()
+    def _started(self):
         self._burst_started = None
-        self._due = False
-        self._running = True
-        d = maybeDeferred(self.action, items)
-        d.addErrback(lambda f: log.failure("Rendering", f))
-        d.addBoth(self._finished)
-
-    def _finished(self, _):
-        self._running = False
-        if self._due and self._pending:
-            self._run()

@@ -22,6 +22,10 @@ accepted. Keys confd knows but that mean nothing for Consul here (TLS client
 files, Vault and etcd credentials ...) are reported as warnings, not errors,
 so a confd.toml can be used unchanged.
 
+Quiescence is consul-template's ``-wait=MIN[:MAX]``, a command-line flag
+only (confd has nothing like it): without it, watch mode renders a change as
+soon as it is seen.
+
 Everything is checked up front: a wrong value is a :class:`RunConfigError`
 that names the file and the key, or the flag.
 """
@@ -39,7 +43,6 @@ DEFAULT_CONFDIR = "/etc/confd"
 DEFAULT_CONFIG_FILE = "/etc/confd/confd.toml"
 DEFAULT_NODE = "127.0.0.1:8500"
 DEFAULT_INTERVAL = 600  # seconds, as confd
-DEFAULT_WAIT = "20ms:80ms"
 BACKEND = "consul"
 
 # logrus's level names, which confd's -log-level takes.
@@ -66,10 +69,11 @@ class RunConfig:
     sync_only: bool = attr.ib(default=False)
     keep_stage_file: bool = attr.ib(default=False)
     log_level: str = attr.ib(default="info")
-    # Quiescence: render once no change came for quiet_min seconds, and at
-    # most quiet_max seconds after the first change of a burst.
-    quiet_min: float = attr.ib(default=0.02)
-    quiet_max: float = attr.ib(default=0.08)
+    # Quiescence (-wait), off unless quiet_min > 0: render once no change
+    # came for quiet_min seconds, and at most quiet_max seconds after the
+    # first change of a burst.
+    quiet_min: float = attr.ib(default=0.0)
+    quiet_max: float = attr.ib(default=0.0)
     token: str = attr.ib(default="")
 
     @property
@@ -78,6 +82,12 @@ class RunConfig:
         if self.onetime:
             return "onetime"
         return "watch" if self.watch else "interval"
+
+    @property
+    def quiescence(self):
+        """``(min, max)`` seconds if -wait asks for quiescence, else None:
+        a change is then rendered as soon as it is seen."""
+        return (self.quiet_min, self.quiet_max) if self.quiet_min > 0 else None
 
     @property
     def settings(self):
@@ -162,13 +172,15 @@ def read_config_file(path):
 def parse_wait(text):
     """``MIN`` or ``MIN:MAX`` (Go durations) -> (min, max) in seconds.
 
-    Without MAX a burst may delay a render by at most four times MIN, as
-    consul-template's ``-wait`` does.
+    As consul-template's ``-wait``: without MAX a burst may delay a render
+    by at most four times MIN, and a MIN of 0 turns quiescence off.
     """
-    low_text, colon, high_text = text.partition(":")
+    parts = [part.strip() for part in text.strip().split(":")]
+    if len(parts) > 2:
+        raise RunConfigError(f"-wait {text!r}: expected MIN or MIN:MAX")
     try:
-        low = duration.parse_duration(low_text) / duration.SECOND
-        high = duration.parse_duration(high_text) / duration.SECOND if colon else low * 4
+        low = duration.parse_duration(parts[0]) / duration.SECOND
+        high = duration.parse_duration(parts[1]) / duration.SECOND if len(parts) == 2 else low * 4
     except duration.DurationError as e:
         raise RunConfigError(f"-wait {text!r}: {e}")
     if low < 0 or high < low:
@@ -216,14 +228,13 @@ def build_run_config(flags, config_file=DEFAULT_CONFIG_FILE, config_file_given=F
     # Polling only when asked for: an interval and no watch, from either source.
     if "watch" not in options:
         options["watch"] = "interval" not in options
-    quiet_min, quiet_max = parse_wait(options.pop("wait", DEFAULT_WAIT))
+    if "wait" in options:
+        options["quiet_min"], options["quiet_max"] = parse_wait(options.pop("wait"))
     nodes = options.pop("nodes", None) or [DEFAULT_NODE]
     level = (options.pop("log_level", "") or "info").lower()
     config = RunConfig(
         nodes=nodes,
         log_level=level,
-        quiet_min=quiet_min,
-        quiet_max=quiet_max,
         token=environ.get("CONSUL_HTTP_TOKEN", ""),
         **options,
     )

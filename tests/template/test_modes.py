@@ -11,6 +11,7 @@ from pyconsul.template import CommandResult, Processor, load_resource, load_reso
 from pyconsul.template.modes import IntervalMode, SyncRunner, WatchMode, run_once
 from pyconsul.template.watch import DEFAULT_WAIT, Backoff
 from tests.template.fakekv import FakeKV
+from tests.template.test_quiescence import Turns
 from tests.template.test_resource import WORLD, ConfDir, RecordingRunner, read
 from tests.template.test_watch import Events, run_until
 
@@ -24,8 +25,11 @@ def in_this_thread(function, *args):
 
 
 class ModeTestCase(SynchronousTestCase):
+    quiescence = None  # -wait's (min, max) for the watch mode
+
     def setUp(self):
         self.clock = Clock()
+        self.turns = Turns()
         self.kv = FakeKV(self.clock)
         self.dir = ConfDir(self)
         self.commands = RecordingRunner()
@@ -41,42 +45,40 @@ class ModeTestCase(SynchronousTestCase):
                               logger=self.events.logger())
         return SyncRunner(processor, lambda f, *a: self.in_thread(f, *a), logger=self.events.logger())
 
-    def watch_mode(self, resources, quiet=0.02, max_delay=0.08):
-        mode = WatchMode(resources, self.kv, self.runner(), self.clock, quiet, max_delay,
-                         make_backoff=lambda: Backoff(jitter=0), logger=self.events.logger())
+    def watch_mode(self, resources, kv=None):
+        mode = WatchMode(resources, kv or self.kv, self.runner(), self.clock, self.turns.call_soon,
+                         quiescence=self.quiescence, make_backoff=lambda: Backoff(jitter=0),
+                         logger=self.events.logger())
         mode.start()
         self.addCleanup(mode.stop)
         return mode
+
+    def settle(self):
+        """Let what changed render: the turn ends and, with -wait, its longest wait passes."""
+        self.turns.settle()
+        if self.quiescence is not None:
+            self.clock.advance(self.quiescence[1])
 
     def reloads(self, name):
         return self.commands.commands.count("reload " + name)
 
 
-class WatchModeTests(ModeTestCase):
+class WatchBehaviour:
+    """What watch mode does, with or without -wait."""
+
     def test_the_nginx_example(self):
         nginx = self.resource("nginx", NGINX, keys=["/nginx"])
         self.watch_mode([nginx])
-        self.clock.advance(0.02)
+        self.settle()
         self.assertFalse(os.path.exists(nginx.dest))
         self.assertIn("key does not exist: /nginx/http/server/proxy", "\n".join(self.events.texts))
         self.assertEqual(self.commands.commands, [])
 
         self.kv.put("nginx/http/server/proxy", "google.com")
-        self.clock.advance(0.02)
+        self.settle()
         self.assertEqual(read(nginx.dest), b"proxy_pass http://www.google.com;\n")
         self.assertEqual(self.commands.commands, ["reload nginx"])
         self.assertIn("Target config %s has been updated" % nginx.dest, self.events.texts)
-
-    def test_renders_within_the_quiet_time_of_a_change(self):
-        nginx = self.resource("nginx", NGINX, keys=["/nginx"])
-        self.kv.put("nginx/http/server/proxy", "a.com")
-        self.watch_mode([nginx])
-        self.clock.advance(1)
-        self.kv.put("nginx/http/server/proxy", "b.com")
-        self.clock.advance(0.015)
-        self.assertIn(b"a.com", read(nginx.dest))
-        self.clock.advance(0.01)
-        self.assertIn(b"b.com", read(nginx.dest))
 
     def test_one_query_per_prefix_shared_between_templates(self):
         resources = [self.resource("t%d" % n, "{{ls \"/shared\"}}\n", keys=["/shared"]) for n in range(50)]
@@ -88,53 +90,41 @@ class WatchModeTests(ModeTestCase):
             ("shared", 0, DEFAULT_WAIT), ("shared", 1, DEFAULT_WAIT),
         ])
         self.assertEqual(self.kv.blocked(), 2)
-        self.clock.advance(0.02)
+        self.settle()
         self.kv.put("shared/a", "1")
-        self.clock.advance(0.02)
+        self.settle()
         self.assertEqual(len(self.kv.requests), 5)
         self.assertEqual(self.reloads("t0"), 2)
         self.assertEqual(self.reloads("t49"), 2)
         self.assertEqual(self.reloads("both"), 2)
         self.assertEqual(self.reloads("other"), 1)
 
-    def test_a_burst_of_changes_is_one_render(self):
-        nginx = self.resource("upstream", UPSTREAM, keys=["/nginx/upstream"])
-        self.watch_mode([nginx])
-        self.clock.advance(0.02)
-        self.assertEqual(self.reloads("upstream"), 1)
-        for n in range(10):
-            self.kv.put("nginx/upstream/s%d" % n, "10.0.0.%d:80" % n)
-            self.clock.advance(0.001)
-        self.clock.advance(0.02)
-        self.assertEqual(self.reloads("upstream"), 2)
-        self.assertEqual(read(nginx.dest).count(b"server 10.0.0."), 10)
-
     def test_range_gets_follows_keys_added_and_deleted(self):
         nginx = self.resource("upstream", UPSTREAM, keys=["/nginx/upstream"])
         self.watch_mode([nginx])
         self.kv.put("nginx/upstream/a", "10.0.0.1:80")
         self.kv.put("nginx/upstream/b", "10.0.0.2:80")
-        self.clock.advance(0.02)
+        self.settle()
         self.assertEqual(read(nginx.dest),
                          b"upstream app {\n    server 10.0.0.1:80;\n    server 10.0.0.2:80;\n}\n")
         self.kv.delete("nginx/upstream/a")
-        self.clock.advance(0.02)
+        self.settle()
         self.assertEqual(read(nginx.dest), b"upstream app {\n    server 10.0.0.2:80;\n}\n")
 
     def test_a_failing_check_keeps_the_old_file_until_the_next_change(self):
         nginx = self.resource("nginx", NGINX, keys=["/nginx"], check_cmd="check {{.src}}")
         self.kv.put("nginx/http/server/proxy", "good.com")
         self.watch_mode([nginx])
-        self.clock.advance(0.02)
+        self.settle()
         self.commands.results["check"] = CHECK_FAILS
         self.kv.put("nginx/http/server/proxy", "bad.com")
-        self.clock.advance(0.02)
+        self.settle()
         self.assertIn(b"good.com", read(nginx.dest))
         self.assertEqual(self.reloads("nginx"), 1)
         self.assertIn("Config check failed: exit status 1", self.events.texts)
         del self.commands.results["check"]
         self.kv.put("nginx/http/server/proxy", "fixed.com")
-        self.clock.advance(0.02)
+        self.settle()
         self.assertIn(b"fixed.com", read(nginx.dest))
         self.assertEqual(self.reloads("nginx"), 2)
 
@@ -143,14 +133,13 @@ class WatchModeTests(ModeTestCase):
         self.kv.put("a/x", "1")
         self.kv.put("b/y", "2")
         slow = SlowKV(self.kv, "b")
-        mode = WatchMode([pair], slow, self.runner(), self.clock, 0.02, 0.08, logger=self.events.logger())
-        mode.start()
-        self.addCleanup(mode.stop)
+        self.watch_mode([pair], kv=slow)
+        self.settle()
         self.clock.advance(1)
         self.assertEqual(self.commands.commands, [])
         self.assertEqual(self.events.texts, [])
         slow.release()
-        self.clock.advance(0.02)
+        self.settle()
         self.assertEqual(read(pair.dest), b"1 2\n")
 
     def test_changes_while_a_sync_runs_are_rendered_after_it(self):
@@ -165,23 +154,27 @@ class WatchModeTests(ModeTestCase):
 
         self.in_thread = held_thread
         self.watch_mode([nginx])
-        self.clock.advance(0.02)
+        self.settle()
         self.assertEqual(len(held), 1)
         self.kv.put("nginx/http/server/proxy", "two.com")
+        self.kv.put("nginx/http/server/proxy", "three.com")
+        self.settle()
         self.clock.advance(1)
         self.assertEqual(len(held), 1)  # one sync at a time
         d, function, args = held.pop()
         d.callback(function(*args))
-        self.assertEqual(len(held), 1)
+        self.assertEqual(len(held), 1)  # then one for everything that came meanwhile
         d, function, args = held.pop()
         d.callback(function(*args))
-        self.assertIn(b"two.com", read(nginx.dest))
+        self.assertIn(b"three.com", read(nginx.dest))
+        self.settle()
+        self.assertEqual(held, [])
 
     def test_agent_down_then_back(self):
         nginx = self.resource("nginx", NGINX, keys=["/nginx"])
         self.kv.put("nginx/http/server/proxy", "one.com")
         self.watch_mode([nginx])
-        self.clock.advance(0.02)
+        self.settle()
         self.kv.go_down()
         run_until(self.clock, 30)
         self.assertLess(len(self.kv.requests), 12)
@@ -189,8 +182,109 @@ class WatchModeTests(ModeTestCase):
         self.kv.come_back()
         self.kv.put("nginx/http/server/proxy", "two.com")
         run_until(self.clock, 45)
+        self.settle()
         self.assertIn(b"two.com", read(nginx.dest))
         self.assertEqual(self.kv.blocked(), 1)
+
+
+class WatchModeTests(WatchBehaviour, ModeTestCase):
+    """The default: a change renders at the end of the reactor turn that brought it."""
+
+    def test_no_timer_is_armed(self):
+        nginx = self.resource("nginx", NGINX, keys=["/nginx"])
+        kv = FakeKV(Clock())  # the agent's blocking-query timers are not ours
+        kv.put("nginx/http/server/proxy", "one.com")
+        self.watch_mode([nginx], kv=kv)
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+        self.turns.end()
+        self.assertIn(b"one.com", read(nginx.dest))
+        kv.put("nginx/http/server/proxy", "two.com")
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+        self.assertIn(b"one.com", read(nginx.dest))
+        self.turns.end()
+        self.assertIn(b"two.com", read(nginx.dest))
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+        self.assertEqual(self.turns.queued, [])
+        self.assertEqual(self.clock.seconds(), 0)
+        self.assertEqual(kv.blocked(), 1)
+
+    def test_a_burst_within_one_turn_renders_once(self):
+        upstream = self.resource("upstream", UPSTREAM, keys=["/nginx/upstream"])
+        pair = self.resource("pair", '{{getv "/a/x" "-"}} {{getv "/b/y" "-"}}\n', keys=["/a", "/b"])
+        self.watch_mode([upstream, pair])
+        self.turns.end()
+        self.assertEqual((self.reloads("upstream"), self.reloads("pair")), (1, 1))
+        for n in range(10):
+            self.kv.put("nginx/upstream/s%d" % n, "10.0.0.%d:80" % n)
+        self.kv.put("a/x", "1")
+        self.kv.put("b/y", "2")
+        self.assertEqual(len(self.turns.queued), 1)
+        self.turns.end()
+        self.assertEqual((self.reloads("upstream"), self.reloads("pair")), (2, 2))
+        self.assertEqual(read(upstream.dest).count(b"server 10.0.0."), 10)
+        self.assertEqual(read(pair.dest), b"1 2\n")
+        self.assertEqual(self.clock.seconds(), 0)
+
+    def test_changes_in_separate_turns_render_separately(self):
+        nginx = self.resource("nginx", NGINX, keys=["/nginx"])
+        self.watch_mode([nginx])
+        self.turns.end()
+        for name in ("one.com", "two.com", "three.com"):
+            self.kv.put("nginx/http/server/proxy", name)
+            self.turns.end()
+            self.assertIn(name.encode(), read(nginx.dest))
+        self.assertEqual(self.reloads("nginx"), 3)
+
+
+class WatchModeWithWaitTests(WatchBehaviour, ModeTestCase):
+    """-wait=20ms:80ms: a render waits until no change has come for 20 ms, 80 ms at most."""
+
+    quiescence = (0.02, 0.08)
+
+    def test_nothing_is_left_for_the_end_of_the_turn(self):
+        nginx = self.resource("nginx", NGINX, keys=["/nginx"])
+        self.kv.put("nginx/http/server/proxy", "a.com")
+        self.watch_mode([nginx])
+        self.assertEqual(self.turns.queued, [])
+        self.clock.advance(0.02)
+        self.assertIn(b"a.com", read(nginx.dest))
+
+    def test_renders_within_the_quiet_time_of_a_change(self):
+        nginx = self.resource("nginx", NGINX, keys=["/nginx"])
+        self.kv.put("nginx/http/server/proxy", "a.com")
+        self.watch_mode([nginx])
+        self.clock.advance(1)
+        self.kv.put("nginx/http/server/proxy", "b.com")
+        self.clock.advance(0.015)
+        self.assertIn(b"a.com", read(nginx.dest))
+        self.clock.advance(0.01)
+        self.assertIn(b"b.com", read(nginx.dest))
+
+    def test_a_burst_of_changes_is_one_render(self):
+        nginx = self.resource("upstream", UPSTREAM, keys=["/nginx/upstream"])
+        self.watch_mode([nginx])
+        self.clock.advance(0.02)
+        self.assertEqual(self.reloads("upstream"), 1)
+        for n in range(10):
+            self.kv.put("nginx/upstream/s%d" % n, "10.0.0.%d:80" % n)
+            self.clock.advance(0.001)
+        self.clock.advance(0.02)
+        self.assertEqual(self.reloads("upstream"), 2)
+        self.assertEqual(read(nginx.dest).count(b"server 10.0.0."), 10)
+
+    def test_a_steady_stream_still_renders_every_max_wait(self):
+        nginx = self.resource("nginx", NGINX, keys=["/nginx"])
+        self.kv.put("nginx/http/server/proxy", "start.com")
+        self.watch_mode([nginx])
+        self.clock.advance(0.02)
+        self.assertEqual(self.reloads("nginx"), 1)
+        for n in range(40):  # a change every 10 ms for 400 ms, from 20 ms on
+            self.kv.put("nginx/http/server/proxy", "s%d.com" % n)
+            self.clock.advance(0.01)
+        self.assertEqual(self.reloads("nginx"), 1 + 4)  # at 100, 180, 260 and 340 ms
+        self.clock.advance(0.02)
+        self.assertEqual(self.reloads("nginx"), 1 + 5)
+        self.assertIn(b"s39.com", read(nginx.dest))
 
 
 class SlowKV:

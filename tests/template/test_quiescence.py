@@ -1,10 +1,125 @@
-"""Quiescence: bursts of changes become one action, one action at a time."""
+"""Coalescer and Quiescence: changes become one action, one action at a time."""
 
 from twisted.internet.defer import Deferred
 from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase
 
-from pyconsul.template.quiescence import Quiescence
+from pyconsul.template.quiescence import Coalescer, Quiescence
+
+
+class Turns:
+    """The reactor's turns, for code that is given ``call_soon``: what is
+    queued during a turn runs when :meth:`end` ends it; what that queues runs
+    at the end of the next one."""
+
+    def __init__(self):
+        self.queued = []
+
+    def call_soon(self, function, *args):
+        self.queued.append((function, args))
+
+    def end(self):
+        calls, self.queued = self.queued, []
+        for function, args in calls:
+            function(*args)
+
+    def settle(self):
+        """End turns until nothing more is queued."""
+        while self.queued:
+            self.end()
+
+
+class CoalescerTests(SynchronousTestCase):
+    def setUp(self):
+        self.turns = Turns()
+        self.runs = []  # sorted items of each action
+        self.blocking = None  # a Deferred the next action returns, if set
+
+    def action(self, items):
+        self.runs.append(sorted(items))
+        return self.blocking
+
+    def coalescer(self):
+        c = Coalescer(self.turns.call_soon, self.action)
+        self.addCleanup(c.stop)
+        return c
+
+    def test_a_change_runs_at_the_end_of_its_turn(self):
+        c = self.coalescer()
+        c.add(["a"])
+        self.assertEqual(self.runs, [])
+        self.turns.end()
+        self.assertEqual(self.runs, [["a"]])
+        self.assertEqual(self.turns.queued, [])
+
+    def test_changes_in_one_turn_are_one_run(self):
+        c = self.coalescer()
+        for n in range(10):
+            c.add(["r%d" % (n % 3)])
+        self.assertEqual(len(self.turns.queued), 1)
+        self.turns.end()
+        self.assertEqual(self.runs, [["r0", "r1", "r2"]])
+
+    def test_changes_in_separate_turns_are_separate_runs(self):
+        c = self.coalescer()
+        c.add(["a"])
+        self.turns.end()
+        c.add(["a"])
+        self.turns.end()
+        self.assertEqual(self.runs, [["a"], ["a"]])
+
+    def test_nothing_to_do(self):
+        c = self.coalescer()
+        c.add([])
+        self.assertEqual(self.turns.queued, [])
+
+    def test_changes_during_a_run_run_once_when_it_ends(self):
+        c = self.coalescer()
+        self.blocking = Deferred()
+        c.add(["a"])
+        self.turns.end()
+        first, self.blocking = self.blocking, None
+        c.add(["b"])
+        self.turns.end()
+        c.add(["c"])
+        self.turns.end()
+        self.assertEqual(self.runs, [["a"]])
+        self.assertTrue(c.running)
+        first.callback(None)
+        self.assertEqual(self.runs, [["a"], ["b", "c"]])
+        self.assertFalse(c.running)
+
+    def test_a_run_ending_within_the_turn_leaves_the_rest_for_its_end(self):
+        c = self.coalescer()
+        self.blocking = Deferred()
+        c.add(["a"])
+        self.turns.end()
+        first, self.blocking = self.blocking, None
+        c.add(["b"])
+        first.callback(None)
+        self.assertEqual(self.runs, [["a"]])
+        self.turns.end()
+        self.assertEqual(self.runs, [["a"], ["b"]])
+
+    def test_a_failing_action_is_logged_and_does_not_stop_later_runs(self):
+        def broken(items):
+            raise RuntimeError("boom")
+
+        c = Coalescer(self.turns.call_soon, broken)
+        c.add(["a"])
+        self.turns.end()
+        self.assertEqual(len(self.flushLoggedErrors(RuntimeError)), 1)
+        c.action = self.action
+        c.add(["b"])
+        self.turns.end()
+        self.assertEqual(self.runs, [["b"]])
+
+    def test_stop_drops_what_is_pending(self):
+        c = self.coalescer()
+        c.add(["a"])
+        c.stop()
+        self.turns.settle()
+        self.assertEqual(self.runs, [])
 
 
 class QuiescenceTests(SynchronousTestCase):

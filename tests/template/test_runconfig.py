@@ -41,7 +41,7 @@ class FlagTests(SynchronousTestCase):
         self.assertEqual(config, RunConfig())
         self.assertEqual(config.mode, "watch")
         self.assertEqual(config.nodes, ("127.0.0.1:8500",))
-        self.assertEqual((config.quiet_min, config.quiet_max), (0.02, 0.08))
+        self.assertIsNone(config.quiescence)
 
     def test_watch_wins_over_interval(self):
         self.assertEqual(from_flags("-watch", "-interval", "5").mode, "watch")
@@ -55,7 +55,7 @@ class FlagTests(SynchronousTestCase):
                             "-scheme", "https")
         self.assertEqual(config.nodes, ("a:1", "http://b:2"))
         self.assertEqual((config.log_level, config.scheme), ("debug", "https"))
-        self.assertEqual((config.quiet_min, config.quiet_max), (0.005, 1.0))
+        self.assertEqual(config.quiescence, (0.005, 1.0))
         settings = config.settings
         self.assertEqual((settings.confdir, settings.prefix, settings.noop, settings.sync_only,
                           settings.keep_stage_file), ("/c", "/prod", True, True, True))
@@ -71,6 +71,9 @@ class FlagTests(SynchronousTestCase):
             (("-node", "ftp://x:1"), "unknown scheme 'ftp'"),
             (("-wait", "fast"), "-wait 'fast'"),
             (("-wait", "1s:10ms"), "need 0 <= MIN <= MAX"),
+            (("-wait=-1s",), "need 0 <= MIN <= MAX"),
+            (("-wait=1s:2s:3s",), "-wait '1s:2s:3s': expected MIN or MIN:MAX"),
+            (("-wait=",), "-wait '': time: invalid duration"),
             (("-scheme", "gopher"), 'scheme must be "http" or "https"'),
         ]
         for argv, message in cases:
@@ -82,6 +85,16 @@ class FlagTests(SynchronousTestCase):
         self.assertEqual(parse_wait("20ms"), (0.02, 0.08))
         self.assertEqual(parse_wait("0s"), (0, 0))
         self.assertEqual(parse_wait("1s:2s"), (1, 2))
+        self.assertEqual(parse_wait(" 1s : 2s "), (1, 2))
+
+    def test_wait_is_quiescence_as_consul_templates(self):
+        self.assertEqual(from_flags("-wait=2s").quiescence, (2, 8))
+        self.assertEqual(from_flags("-wait", "20ms:50ms").quiescence, (0.02, 0.05))
+        self.assertEqual(from_flags("--wait=1s:1s").quiescence, (1, 1))
+
+    def test_a_wait_of_zero_renders_at_once(self):
+        self.assertIsNone(from_flags("-wait=0s").quiescence)
+        self.assertIsNone(from_flags("-wait=0:5s").quiescence)
 
 
 class ConfigFileTests(SynchronousTestCase):
@@ -190,3 +203,6 @@ class CommandTests(SynchronousTestCase):
         for flag in ("-confdir", "-config-file", "-onetime", "-interval", "-watch", "-node", "-backend",
                      "-prefix", "-noop", "-sync-only", "-keep-stage-file", "-log-level", "-wait"):
             self.assertIn("  %s" % flag, out)
+        self.assertIn("-wait=<min[:max]>", out)
+        self.assertIn("Without it (or with a MIN of 0) a change is rendered as soon as it is seen.",
+                      " ".join(out.split()))
