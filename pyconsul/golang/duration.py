@@ -1,8 +1,9 @@
-"""Go's time.Duration as text: ParseDuration and Duration.String.
+"""Go's time.Duration: ParseDuration, Duration.String and its arithmetic.
 
 Durations are integers of nanoseconds, as in Go. Consul reads ``-timeout``
 flags and ``?wait=`` with ``time.ParseDuration`` ("300ms", "-1.5h", "2h45m")
-and prints defaults with ``Duration.String`` ("1m30s").
+and prints defaults with ``Duration.String`` ("1m30s"); templates call the
+methods (``Round``, ``Truncate``, ``Seconds`` ...) on what ``Time.Sub`` gives.
 """
 
 from pyconsul.golang.errors import GoError
@@ -15,6 +16,7 @@ MINUTE = 60 * SECOND
 HOUR = 60 * MINUTE
 
 MAX_DURATION = (1 << 63) - 1  # a Duration is an int64
+MIN_DURATION = -(1 << 63)
 
 _UNITS = {
     "ns": NANOSECOND,
@@ -153,3 +155,56 @@ def format_duration(nanoseconds):
         if hours:
             text = "%dh" % hours + text
     return sign + text
+
+
+# -- arithmetic ----------------------------------------------------------------
+
+
+def saturate(nanoseconds):
+    """Clamp to the int64 range, as Time.Sub does with a difference too large."""
+    return max(MIN_DURATION, min(MAX_DURATION, nanoseconds))
+
+
+def quo_rem(nanoseconds, unit):
+    """Go's / and % on int64s: the quotient rounds toward zero, not down."""
+    quotient, remainder = divmod(abs(nanoseconds), unit)
+    if nanoseconds < 0:
+        return -quotient, -remainder
+    return quotient, remainder
+
+
+def truncate(d, m):
+    """Duration.Truncate: d rounded toward zero to a multiple of m."""
+    if m <= 0:
+        return d
+    return d - quo_rem(d, m)[1]
+
+
+def round_duration(d, m):
+    """Duration.Round: to the nearest multiple of m, halves away from zero.
+
+    A result beyond the int64 range is the largest (or smallest) Duration.
+    """
+    if m <= 0:
+        return d
+    remainder = abs(quo_rem(d, m)[1])
+    if remainder + remainder < m:
+        return d - remainder if d >= 0 else d + remainder
+    if d >= 0:
+        return min(d + m - remainder, MAX_DURATION)
+    return max(d - m + remainder, MIN_DURATION)
+
+
+def abs_duration(d):
+    """Duration.Abs: the smallest Duration has no positive twin, so it maps to the largest."""
+    return MAX_DURATION if d == MIN_DURATION else abs(d)
+
+
+def in_units(d, unit):
+    """Duration.Seconds, Minutes, Hours: whole units plus the fraction, as float64.
+
+    Go splits before converting so that a float64 of the result truncates to
+    the same integer as the integer division would.
+    """
+    whole, rest = quo_rem(d, unit)
+    return float(whole) + float(rest) / unit

@@ -1,4 +1,4 @@
-"""time.ParseDuration and Duration.String."""
+"""time.ParseDuration, Duration.String and Duration arithmetic."""
 
 from twisted.trial.unittest import SynchronousTestCase
 
@@ -66,3 +66,49 @@ class FormatDurationTests(SynchronousTestCase):
         ]
         for value, expected in table:
             self.assertEqual(duration.format_duration(value), expected)
+
+
+class ArithmeticTests(SynchronousTestCase):
+    """Duration.Truncate, Round, Abs and the float64 unit conversions."""
+
+    def test_quo_rem_rounds_toward_zero(self):
+        self.assertEqual(duration.quo_rem(-7, 2), (-3, -1))
+        self.assertEqual(duration.quo_rem(7, 2), (3, 1))
+
+    def test_truncate(self):
+        table = [
+            (90 * SECOND, MINUTE, MINUTE),
+            (-90 * SECOND, MINUTE, -MINUTE),  # toward zero, not down
+            (90 * SECOND, 0, 90 * SECOND),  # m <= 0 leaves d alone
+            (90 * SECOND, -SECOND, 90 * SECOND),
+        ]
+        for d, m, expected in table:
+            self.assertEqual(duration.truncate(d, m), expected, (d, m))
+
+    def test_round(self):
+        table = [
+            (90 * SECOND, MINUTE, 2 * MINUTE),  # halfway: away from zero
+            (-90 * SECOND, MINUTE, -2 * MINUTE),
+            (89 * SECOND, MINUTE, MINUTE),
+            (-89 * SECOND, MINUTE, -MINUTE),
+            (1500 * MILLISECOND, SECOND, 2 * SECOND),
+            (7, 0, 7),
+            (duration.MAX_DURATION, HOUR, duration.MAX_DURATION),  # would overflow
+            (duration.MIN_DURATION, HOUR, duration.MIN_DURATION),
+        ]
+        for d, m, expected in table:
+            self.assertEqual(duration.round_duration(d, m), expected, (d, m))
+
+    def test_abs(self):
+        self.assertEqual(duration.abs_duration(-SECOND), SECOND)
+        self.assertEqual(duration.abs_duration(duration.MIN_DURATION), duration.MAX_DURATION)
+
+    def test_in_units(self):
+        self.assertEqual(duration.in_units(90 * MINUTE, HOUR), 1.5)
+        self.assertEqual(duration.in_units(-1500 * MILLISECOND, SECOND), -1.5)
+        self.assertEqual(duration.in_units(3723500 * MILLISECOND, MINUTE), 62.05833333333333)
+
+    def test_saturate(self):
+        self.assertEqual(duration.saturate(1 << 70), duration.MAX_DURATION)
+        self.assertEqual(duration.saturate(-(1 << 70)), duration.MIN_DURATION)
+        self.assertEqual(duration.saturate(5), 5)
