@@ -7,7 +7,9 @@ depend on every detail. These modules reproduce those details once, for the
 CLI, the HTTP API and the template engine:
 
 - :mod:`~pyconsul.golang.strconv`: numbers, booleans, quoting and unquoting;
-- :mod:`~pyconsul.golang.duration`: ``time.ParseDuration`` and ``Duration.String``;
+- :mod:`~pyconsul.golang.duration`: ``time.ParseDuration``, ``Duration.String``,
+  ``Duration.Round`` and the rest of its arithmetic;
+- :mod:`~pyconsul.golang.timefmt`: the ``time`` package's calendar and ``Time.Format``;
 - :mod:`~pyconsul.golang.json`: the encoder, the scanner's syntax errors, ``Unmarshal``;
 - :mod:`~pyconsul.golang.base64`: ``StdEncoding`` with Go's error offsets;
 - :mod:`~pyconsul.golang.errors`: :class:`GoError`, the base of all their errors.
