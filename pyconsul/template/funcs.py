@@ -25,7 +25,7 @@ from pyconsul.golang import strconv
 from pyconsul.template import dns, gopath
 from pyconsul.template.errors import GoError
 from pyconsul.template.functable import FuncTable
-from pyconsul.template.gotime import GoTime, local_zone
+from pyconsul.template.gotime import GoTime, Location, local_zone, process_monotonic
 from pyconsul.template.values import (
     ANY,
     INT,
@@ -245,8 +245,9 @@ class World:
 
     environ = attr.ib(factory=lambda: os.environ)
     resolver = attr.ib(factory=dns.SystemResolver)
-    clock = attr.ib(default=time.time_ns)
-    time_zone = attr.ib(default=local_zone)
+    clock = attr.ib(default=time.time_ns)  # Unix nanoseconds
+    time_zone = attr.ib(default=local_zone)  # Unix seconds -> (offset, abbreviation)
+    monotonic = attr.ib(default=process_monotonic)  # nanoseconds since process start
     file_exists = attr.ib(default=_default_file_exists)
 
 
@@ -327,7 +328,10 @@ def confd_funcs(store, world=None):
     t.add("mod", go_mod, INT, INT)
     # the world outside
     t.add("getenv", lambda key, *d: _getenv(world, key, *d), STRING, variadic=STRING)
-    t.add("datetime", lambda: GoTime.now(world.clock, world.time_zone))
+    # One Local per table, as Go has one per process: times compare equal
+    # only when their Locations are the same object.
+    local = Location("Local", world.time_zone)
+    t.add("datetime", lambda: GoTime.now(world.clock, local, world.monotonic))
     t.add("fileExists", world.file_exists, STRING)
     t.add("lookupIP", lambda host: _lookup_ip(world, host), STRING)
     t.add("lookupIPV4", lambda host: _lookup_ip_family(world, host, "."), STRING)

@@ -1,24 +1,69 @@
-"""Go's ``time.Time`` for confd's ``datetime`` function.
+"""Go's ``time.Time`` and ``time.Duration`` as templates see them.
 
-``{{datetime}}`` prints like Go (``2024-05-01 12:00:00.5 +0000 UTC``) and its
-methods work in templates, most usefully ``Format`` with Go's reference-time
-layouts: ``{{(datetime).Format "2006-01-02T15:04:05Z07:00"}}``.
+confd's ``datetime`` is ``time.Now``, so ``{{datetime}}`` prints what Go's
+``Time.String`` prints, monotonic reading included::
 
-The time comes from an injected clock, so templates render deterministically
-in tests. Go's monotonic clock reading (``m=+0.0001``), which ``time.Now``
-values print, is not reproduced.
+    2024-05-01 14:00:00.25 +0200 CEST m=+0.001500000
+
+and templates call its methods: ``{{(datetime).Format "2006-01-02"}}``,
+``{{(datetime).Add -3600000000000}}``, ``{{datetime.Sub $start}}``. The
+wall clock, the monotonic clock and the local zone are injected (see
+:class:`~pyconsul.template.funcs.World`), so renders are deterministic in
+tests.
+
+Go's rules that show in output are kept:
+
+* ``time.Now`` values carry a monotonic reading (nanoseconds since the
+  process started). ``Add`` moves it along; ``UTC``, ``Local``, ``In``,
+  ``Round``, ``Truncate`` and ``AddDate`` drop it; ``Sub``, ``Equal``,
+  ``Before`` and ``After`` use it when both times have one.
+* A time belongs to a :class:`Location` (``UTC``, or ``Local`` with the
+  injected zone), whose offset is looked up for each instant, so ``Add``
+  across a daylight-saving change shows the new offset.
+* ``Round`` and ``Truncate`` work on the time since Go's zero time
+  (January 1, year 1, UTC), not on the wall clock.
+* Results have Go's types: ``Unix`` is an ``int64``, ``Month`` a
+  ``time.Month`` that prints its name, ``Sub`` a ``time.Duration`` that
+  prints as ``1h2m3.5s``.
 """
 
 import time
 
+from pyconsul.golang import duration as go_duration
+from pyconsul.golang import timefmt
+from pyconsul.golang.errors import GoError
 from pyconsul.template.functable import Func
-from pyconsul.template.values import STRING, GoStruct
+from pyconsul.template.values import INT, STRING, GoStruct, GoType, Int64
 
-_MONTHS = [
-    "January", "February", "March", "April", "May", "June",
-    "July", "August", "September", "October", "November", "December",
-]  # fmt: skip
-_DAYS = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"]
+NANOS = 1_000_000_000
+_INT64_MIN, _INT64_MAX = -(1 << 63), (1 << 63) - 1
+
+# Unix seconds of Go's zero Time, January 1, year 1, 00:00:00 UTC.
+ZERO_UNIX = timefmt.days_from_civil(1, 1, 1) * timefmt.SECONDS_PER_DAY
+# Go packs a monotonic reading beside wall seconds counted from 1885 in 33
+# bits; a time outside 1885..2157 cannot hold one and loses it.
+_MONO_WALL_MIN = timefmt.days_from_civil(1885, 1, 1) * timefmt.SECONDS_PER_DAY
+_MONO_WALL_MAX = _MONO_WALL_MIN + (1 << 33) - 1
+
+# Go counts monotonic readings from process start (less one nanosecond, so
+# that none is ever zero); the import of this module stands in for it.
+_START = time.monotonic_ns() - 1
+
+
+def process_monotonic():
+    """Nanoseconds since this process started, as Go's runtime reports them."""
+    return time.monotonic_ns() - _START
+
+
+def local_zone(seconds):
+    """(offset seconds, zone abbreviation) of this machine's zone at Unix ``seconds``."""
+    t = time.localtime(seconds)
+    return t.tm_gmtoff, t.tm_zone
+
+
+def _int64(n):
+    """Wrap to an int64, as Go's arithmetic on Unix nanoseconds does."""
+    return Int64((n - _INT64_MIN) % (1 << 64) + _INT64_MIN)
 
 
 class Month(int):
@@ -27,230 +72,247 @@ class Month(int):
     go_type = "time.Month"
 
     def go_string(self):
-        return _MONTHS[self - 1] if 1 <= self <= 12 else f"%!Month({int(self)})"
+        return timefmt.month_name(int(self))
 
 
 class Weekday(int):
     go_type = "time.Weekday"
 
     def go_string(self):
-        return _DAYS[self] if 0 <= self <= 6 else f"%!Weekday({int(self)})"
+        return timefmt.day_name(int(self))
 
 
-def local_zone(seconds):
-    """(offset seconds, zone abbreviation) of the local time zone at ``seconds``."""
-    t = time.localtime(seconds)
-    return t.tm_gmtoff, t.tm_zone
+class Duration(int):
+    """time.Duration: nanoseconds that print as ``1h2m3.5s``."""
+
+    go_type = "time.Duration"
+
+    def go_string(self):
+        return go_duration.format_duration(int(self))
+
+
+class Location(GoStruct):
+    """A ``*time.Location``: a name and the zone in effect at each instant.
+
+    ``zone`` maps Unix seconds to (offset seconds east of UTC, abbreviation).
+    Locations compare by identity, as Go's pointers do.
+    """
+
+    go_type = "*time.Location"
+
+    def __init__(self, name, zone):
+        self.name = name
+        self.zone = zone
+
+    __eq__ = object.__eq__
+    __hash__ = object.__hash__
+
+    def go_string(self):
+        return self.name
+
+    def __repr__(self):
+        return f"Location({self.name!r})"
+
+
+UTC = Location("UTC", lambda seconds: (0, "UTC"))
 
 
 class GoTime(GoStruct):
-    """An instant with a zone offset: ``seconds`` and ``nanos`` since the epoch."""
+    """An instant (Unix nanoseconds), its Location and maybe a monotonic reading.
+
+    ``local`` is the Location that ``Local()`` switches to: the zone of the
+    world the time came from.
+    """
 
     go_type = "time.Time"
-    go_fields = ()
 
-    def __init__(self, unix_nanos, offset=0, zone="UTC"):
+    def __init__(self, unix_nanos, loc=UTC, mono=None, local=None):
         self.unix_nanos = unix_nanos
-        self.offset = offset
-        self.zone = zone
+        self.loc = loc
+        self.mono = mono
+        self.local = local if local is not None else loc
+
+    @classmethod
+    def now(cls, clock, local, monotonic):
+        """time.Now: the wall clock in ``local``, with a monotonic reading."""
+        t = cls(clock(), local, None, local)
+        if _MONO_WALL_MIN <= t.unix() <= _MONO_WALL_MAX:
+            t.mono = monotonic()
+        return t
+
+    def _with(self, unix_nanos=None, loc=None, mono=None):
+        return GoTime(
+            self.unix_nanos if unix_nanos is None else unix_nanos,
+            self.loc if loc is None else loc,
+            mono,
+            self.local,
+        )
 
     def __eq__(self, other):
-        return isinstance(other, GoTime) and (self.unix_nanos, self.offset) == (
-            other.unix_nanos,
-            other.offset,
+        # Go's == on Time values: the same instant, reading and Location.
+        return (
+            isinstance(other, GoTime)
+            and (self.unix_nanos, self.mono) == (other.unix_nanos, other.mono)
+            and self.loc is other.loc
         )
 
     def __hash__(self):
         return hash(self.unix_nanos)
 
-    @classmethod
-    def now(cls, clock=time.time_ns, zone=local_zone):
-        nanos = clock()
-        offset, name = zone(nanos // 1_000_000_000)
-        return cls(nanos, offset, name)
+    def __repr__(self):
+        return f"GoTime({self.unix_nanos}, {self.loc!r}, mono={self.mono})"
 
-    # -- calendar fields ---------------------------------------------------
-
-    def _fields(self):
-        seconds, nanos = divmod(self.unix_nanos, 1_000_000_000)
-        t = time.gmtime(seconds + self.offset)
-        return t, nanos
-
-    def go_string(self):
-        return self.format("2006-01-02 15:04:05.999999999 -0700 MST")
-
-    def format(self, layout):
-        t, nanos = self._fields()
-        return _format(layout, t, nanos, self.offset, self.zone)
-
-    def year(self):
-        return self._fields()[0].tm_year
-
-    def month(self):
-        return Month(self._fields()[0].tm_mon)
-
-    def day(self):
-        return self._fields()[0].tm_mday
-
-    def hour(self):
-        return self._fields()[0].tm_hour
-
-    def minute(self):
-        return self._fields()[0].tm_min
-
-    def second(self):
-        return self._fields()[0].tm_sec
-
-    def nanosecond(self):
-        return self._fields()[1]
-
-    def weekday(self):
-        return Weekday((self._fields()[0].tm_wday + 1) % 7)
-
-    def year_day(self):
-        return self._fields()[0].tm_yday
+    # -- the wall clock ----------------------------------------------------
 
     def unix(self):
-        return self.unix_nanos // 1_000_000_000
+        return self.unix_nanos // NANOS
 
-    def in_zone(self, offset, zone):
-        return GoTime(self.unix_nanos, offset, zone)
+    def nanosecond(self):
+        return self.unix_nanos % NANOS
 
+    def civil(self):
+        seconds = self.unix()
+        offset, zone = self.loc.zone(seconds)
+        return timefmt.Civil.at(seconds, self.nanosecond(), offset, zone)
+
+    def format(self, layout):
+        return timefmt.format_layout(layout, self.civil())
+
+    def go_string(self):
+        text = self.format("2006-01-02 15:04:05.999999999 -0700 MST")
+        if self.mono is None:
+            return text
+        sign = "-" if self.mono < 0 else "+"
+        seconds, nanos = divmod(abs(self.mono), NANOS)
+        return f"{text} m={sign}{seconds}.{nanos:09d}"
+
+    def is_zero(self):
+        return self.unix_nanos == ZERO_UNIX * NANOS
+
+    # -- arithmetic ---------------------------------------------------------
+
+    def add(self, d):
+        t = self._with(self.unix_nanos + d)
+        if self.mono is not None and _MONO_WALL_MIN <= t.unix() <= _MONO_WALL_MAX:
+            reading = self.mono + d
+            if _INT64_MIN <= reading <= _INT64_MAX:  # else Go degrades to wall time only
+                t.mono = reading
+        return t
+
+    def sub(self, u):
+        if self.mono is not None and u.mono is not None:
+            return Duration(go_duration.saturate(self.mono - u.mono))
+        return Duration(go_duration.saturate(self.unix_nanos - u.unix_nanos))
+
+    def _compare(self, u):
+        if self.mono is not None and u.mono is not None:
+            a, b = self.mono, u.mono
+        else:
+            a, b = self.unix_nanos, u.unix_nanos
+        return (a > b) - (a < b)
+
+    def truncate(self, d):
+        t = self._with()
+        if d <= 0:
+            return t
+        return t.add(-self._since_zero_mod(d))
+
+    def round(self, d):
+        t = self._with()
+        if d <= 0:
+            return t
+        r = self._since_zero_mod(d)
+        if r + r < d:
+            return t.add(-r)
+        return t.add(d - r)  # halfway rounds up
+
+    def _since_zero_mod(self, d):
+        return (self.unix_nanos - ZERO_UNIX * NANOS) % d
+
+    def add_date(self, years, months, days):
+        """AddDate: the wall clock moved by whole calendar units, then normalised."""
+        c = self.civil()
+        months_from_january = c.month - 1 + months  # October + 3 is January next year
+        year = c.year + years + months_from_january // 12
+        month = months_from_january % 12 + 1
+        local_days = timefmt.days_from_civil(year, month, 1) + c.day - 1 + days
+        wall = (
+            local_days * timefmt.SECONDS_PER_DAY + c.hour * 3600 + c.minute * 60 + c.second
+        )
+        return self._with(_from_wall(wall, self.loc) * NANOS + c.nanosecond)
+
+    def in_location(self, loc):
+        if loc is None:
+            raise GoError("time: missing Location in call to Time.In")
+        return self._with(loc=loc)
+
+
+def _from_wall(wall, loc):
+    """The Unix seconds at which ``loc``'s clocks show ``wall`` (seconds as if UTC).
+
+    Go's Date: guess the offset in effect at ``wall`` itself, then, unless it
+    is zero, take the offset in effect at the corrected instant.
+    """
+    offset = loc.zone(wall)[0]
+    if offset != 0:
+        offset = loc.zone(wall - offset)[0]
+    return wall - offset
+
+
+# -- signatures ------------------------------------------------------------------
+
+TIME = GoType("time.Time", "other", lambda v: type(v) is GoTime)
+# Integer literals convert to a Duration (Go's evalArg sets an int64 kind);
+# values must already be Durations: an int, or an int64 from Unix, is refused.
+DURATION = GoType("time.Duration", "int", lambda v: type(v) is Duration)
+LOCATION = GoType(
+    "*time.Location", "other", lambda v: type(v) is Location, can_be_nil=True, zero=lambda: None
+)
 
 GoTime.go_methods = {
-    "Format": Func(GoTime.format, (STRING,)),
     "String": Func(GoTime.go_string),
-    "Year": Func(GoTime.year),
-    "Month": Func(GoTime.month),
-    "Day": Func(GoTime.day),
-    "Hour": Func(GoTime.hour),
-    "Minute": Func(GoTime.minute),
-    "Second": Func(GoTime.second),
+    "Format": Func(GoTime.format, (STRING,)),
+    "Unix": Func(lambda t: Int64(t.unix())),
+    "UnixMilli": Func(lambda t: _int64(t.unix_nanos // 1_000_000)),
+    "UnixMicro": Func(lambda t: _int64(t.unix_nanos // 1_000)),
+    "UnixNano": Func(lambda t: _int64(t.unix_nanos)),
+    "Year": Func(lambda t: t.civil().year),
+    "Month": Func(lambda t: Month(t.civil().month)),
+    "Day": Func(lambda t: t.civil().day),
+    "Hour": Func(lambda t: t.civil().hour),
+    "Minute": Func(lambda t: t.civil().minute),
+    "Second": Func(lambda t: t.civil().second),
     "Nanosecond": Func(GoTime.nanosecond),
-    "Weekday": Func(GoTime.weekday),
-    "YearDay": Func(GoTime.year_day),
-    "Unix": Func(GoTime.unix),
-    "UnixMilli": Func(lambda t: t.unix_nanos // 1_000_000),
-    "UnixNano": Func(lambda t: t.unix_nanos),
-    "UTC": Func(lambda t: t.in_zone(0, "UTC")),
-    "Local": Func(lambda t: t.in_zone(*local_zone(t.unix()))),
+    "Weekday": Func(lambda t: Weekday(t.civil().weekday)),
+    "YearDay": Func(lambda t: t.civil().yday),
+    "IsZero": Func(GoTime.is_zero),
+    "UTC": Func(lambda t: t.in_location(UTC)),
+    "Local": Func(lambda t: t.in_location(t.local)),
+    "In": Func(GoTime.in_location, (LOCATION,)),
+    "Location": Func(lambda t: t.loc),
+    "Add": Func(GoTime.add, (DURATION,)),
+    "AddDate": Func(GoTime.add_date, (INT, INT, INT)),
+    "Sub": Func(GoTime.sub, (TIME,)),
+    "Before": Func(lambda t, u: t._compare(u) < 0, (TIME,)),
+    "After": Func(lambda t, u: t._compare(u) > 0, (TIME,)),
+    "Equal": Func(lambda t, u: t._compare(u) == 0, (TIME,)),
+    "Truncate": Func(GoTime.truncate, (DURATION,)),
+    "Round": Func(GoTime.round, (DURATION,)),
 }
 
-
-# -- layouts ---------------------------------------------------------------
-
-# The layout elements in the order Go's nextStdChunk tries them at each letter.
-_CHUNKS = {
-    "J": ["January", "Jan"],
-    "M": ["Monday", "Mon", "MST"],
-    "0": ["01", "02", "03", "04", "05", "06", "002"],
-    "1": ["15", "1"],
-    "2": ["2006", "2"],
-    "_": ["_2006", "__2", "_2"],
-    "3": ["3"],
-    "4": ["4"],
-    "5": ["5"],
-    "P": ["PM"],
-    "p": ["pm"],
-    "-": ["-070000", "-07:00:00", "-0700", "-07:00", "-07"],
-    "Z": ["Z070000", "Z07:00:00", "Z0700", "Z07:00", "Z07"],
+Duration.go_methods = {
+    "String": Func(Duration.go_string),
+    "Nanoseconds": Func(lambda d: Int64(d)),
+    "Microseconds": Func(lambda d: Int64(go_duration.quo_rem(d, go_duration.MICROSECOND)[0])),
+    "Milliseconds": Func(lambda d: Int64(go_duration.quo_rem(d, go_duration.MILLISECOND)[0])),
+    "Seconds": Func(lambda d: go_duration.in_units(d, go_duration.SECOND)),
+    "Minutes": Func(lambda d: go_duration.in_units(d, go_duration.MINUTE)),
+    "Hours": Func(lambda d: go_duration.in_units(d, go_duration.HOUR)),
+    "Round": Func(lambda d, m: Duration(go_duration.round_duration(d, m)), (DURATION,)),
+    "Truncate": Func(lambda d, m: Duration(go_duration.truncate(d, m)), (DURATION,)),
+    "Abs": Func(lambda d: Duration(go_duration.abs_duration(d))),
 }
 
-
-def _fraction_chunk(layout, i):
-    """A '.000' or ',999' fractional-seconds element at layout[i], or None."""
-    if i + 1 < len(layout) and layout[i + 1] in "09":
-        digit = layout[i + 1]
-        j = i + 1
-        while j < len(layout) and layout[j] == digit:
-            j += 1
-        if not (j < len(layout) and "0" <= layout[j] <= "9"):
-            return layout[i:j]
-    return None
-
-
-def _next_chunk(layout, i):
-    """The layout element starting at i, or None for a literal character."""
-    c = layout[i]
-    if c in ".,":
-        return _fraction_chunk(layout, i)
-    for chunk in _CHUNKS.get(c, ()):
-        if layout.startswith(chunk, i):
-            if chunk in ("Jan", "Mon") and layout[i + 3 : i + 4].islower():
-                return None  # "Month" is not a layout element
-            return chunk
-    return None
-
-
-def _zone_text(offset, chunk):
-    if chunk.startswith("Z") and offset == 0:
-        return "Z"
-    sign = "-" if offset < 0 else "+"
-    offset = abs(offset)
-    hours, rest = divmod(offset, 3600)
-    minutes, seconds = divmod(rest, 60)
-    body = chunk[1:]
-    if body in ("07:00:00",):
-        return f"{sign}{hours:02d}:{minutes:02d}:{seconds:02d}"
-    if body == "070000":
-        return f"{sign}{hours:02d}{minutes:02d}{seconds:02d}"
-    if body == "07:00":
-        return f"{sign}{hours:02d}:{minutes:02d}"
-    if body == "0700":
-        return f"{sign}{hours:02d}{minutes:02d}"
-    return f"{sign}{hours:02d}"
-
-
-def _format(layout, t, nanos, offset, zone):
-    out = []
-    i = 0
-    hour12 = t.tm_hour % 12 or 12
-    weekday = (t.tm_wday + 1) % 7
-    while i < len(layout):
-        chunk = _next_chunk(layout, i)
-        if chunk is None:
-            out.append(layout[i])
-            i += 1
-            continue
-        i += len(chunk)
-        if chunk[0] in ".,":
-            digits = "%09d" % nanos
-            width = len(chunk) - 1
-            if chunk[1] == "0":
-                out.append(chunk[0] + digits[:width])
-            else:
-                trimmed = digits[:width].rstrip("0")
-                if trimmed:
-                    out.append(chunk[0] + trimmed)
-            continue
-        if chunk == "_2006":
-            out.append("_%04d" % t.tm_year)
-            continue
-        out.append(
-            {
-                "January": lambda: _MONTHS[t.tm_mon - 1],
-                "Jan": lambda: _MONTHS[t.tm_mon - 1][:3],
-                "Monday": lambda: _DAYS[weekday],
-                "Mon": lambda: _DAYS[weekday][:3],
-                "MST": lambda: zone or _zone_text(offset, "-0700"),
-                "01": lambda: "%02d" % t.tm_mon,
-                "02": lambda: "%02d" % t.tm_mday,
-                "03": lambda: "%02d" % hour12,
-                "04": lambda: "%02d" % t.tm_min,
-                "05": lambda: "%02d" % t.tm_sec,
-                "06": lambda: "%02d" % (t.tm_year % 100),
-                "002": lambda: "%03d" % t.tm_yday,
-                "__2": lambda: "%3d" % t.tm_yday,
-                "15": lambda: "%02d" % t.tm_hour,
-                "1": lambda: str(t.tm_mon),
-                "2006": lambda: "%04d" % t.tm_year,
-                "2": lambda: str(t.tm_mday),
-                "_2": lambda: "%2d" % t.tm_mday,
-                "3": lambda: str(hour12),
-                "4": lambda: str(t.tm_min),
-                "5": lambda: str(t.tm_sec),
-                "PM": lambda: "PM" if t.tm_hour >= 12 else "AM",
-                "pm": lambda: "pm" if t.tm_hour >= 12 else "am",
-            }.get(chunk, lambda: _zone_text(offset, chunk))()
-        )
-    return "".join(out)
+Month.go_methods = {"String": Func(Month.go_string)}
+Weekday.go_methods = {"String": Func(Weekday.go_string)}
+Location.go_methods = {"String": Func(Location.go_string)}

@@ -11,7 +11,7 @@ Go                                 Python
 ``string``                         ``str`` (bytes that are not UTF-8 are kept
                                    as lone surrogates, ``surrogateescape``)
 ``int`` / ``float64`` / ``bool``   ``int`` / ``float`` / ``bool``
-``uint8``, ``uint16``              :class:`Uint8`, :class:`Uint16`
+``uint8``, ``uint16``, ``int64``   :class:`Uint8`, :class:`Uint16`, :class:`Int64`
 ``complex128``                     ``complex``
 slices (``[]string`` ...)          :class:`GoSlice`, a list that knows its type
 ``map[string]interface {}``        :class:`GoMap`, a dict that knows its type
@@ -87,6 +87,12 @@ class Uint8(int):
 
 class Uint16(int):
     go_type = "uint16"
+
+
+class Int64(int):
+    """A Go ``int64`` (what ``Time.Unix`` gives): not assignable to an ``int`` parameter."""
+
+    go_type = "int64"
 
 
 class GoSlice(list):

@@ -42,6 +42,7 @@ WORLD = World(
     resolver=RESOLVER,
     clock=lambda: 1714564800_250000000,  # 2024-05-01 12:00:00.25 UTC
     time_zone=lambda seconds: (0, "UTC"),
+    monotonic=lambda: 1_500_000,  # 1.5 ms since the process started
     file_exists=lambda path: path == "/etc/present",
 )
 
@@ -131,7 +132,7 @@ CASES = [
     # -- confd functions
     ("getenv-world", {}, '{{getenv "HOME_DIR"}} [{{getenv "EMPTY" "d"}}] [{{getenv "NOPE"}}]', "/home/app [d] []"),
     ("datetime-injected", {}, '{{datetime}}|{{(datetime).Format "2006-01-02T15:04:05.000Z07:00"}}|{{datetime.Unix}}',
-     "2024-05-01 12:00:00.25 +0000 UTC|2024-05-01T12:00:00.250Z|1714564800"),
+     "2024-05-01 12:00:00.25 +0000 UTC m=+0.001500000|2024-05-01T12:00:00.250Z|1714564800"),
     ("datetime-fields", {}, '{{$t := datetime}}{{$t.Year}} {{$t.Month}} {{$t.Day}} {{$t.Weekday}} {{printf "%d" $t.Month}}', "2024 May 1 Wednesday 5"),
     ("file-exists-world", {}, '{{fileExists "/etc/present"}} {{fileExists "/etc/absent"}}', "true false"),
     ("lookup-ip-sorted", {}, '{{lookupIP "db.local"}} {{lookupIPV4 "db.local"}} {{lookupIPV6 "db.local"}} {{lookupIP "nowhere"}}',
