@@ -55,9 +55,26 @@ def process_monotonic():
     return time.monotonic_ns() - _START
 
 
+# The Gregorian calendar repeats every 400 years, weekdays included, and so
+# do the daylight-saving rules a zone keeps for the future.
+_CYCLE_400_YEARS = 146097 * timefmt.SECONDS_PER_DAY
+_YEAR_2000 = timefmt.days_from_civil(2000, 1, 1) * timefmt.SECONDS_PER_DAY
+
+
 def local_zone(seconds):
-    """(offset seconds, zone abbreviation) of this machine's zone at Unix ``seconds``."""
-    t = time.localtime(seconds)
+    """(offset seconds, zone abbreviation) of this machine's zone at Unix ``seconds``.
+
+    The C library stops at some billions of years, which a template reaches
+    with AddDate; there, as Go does, a future time takes the zone's rules for
+    the same point of the 400-year cycle and a past one the zone of year 1.
+    """
+    try:
+        t = time.localtime(seconds)
+    except (OverflowError, OSError, ValueError):
+        if seconds > 0:
+            t = time.localtime(_YEAR_2000 + (seconds - _YEAR_2000) % _CYCLE_400_YEARS)
+        else:
+            t = time.localtime(ZERO_UNIX)
     return t.tm_gmtoff, t.tm_zone
 
 

@@ -14,7 +14,7 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from pyconsul.template import MemKV, TemplateError, World, render
 from pyconsul.template.dns import StaticResolver
-from pyconsul.template.gotime import ZERO_UNIX
+from pyconsul.template.gotime import ZERO_UNIX, local_zone
 
 MAY_DAY = 1714564800_250000000  # 2024-05-01 12:00:00.25 UTC
 DST_START, DST_END = 1711846800, 1729990800  # 2024-03-31 and 2024-10-27, 01:00 UTC
@@ -225,3 +225,18 @@ class ClockTests(SynchronousTestCase):
         self.assertEqual(
             render("{{datetime.Round 0}}", MemKV(), world=w), "2024-05-01 17:30:00.25 +0530 +0530"
         )
+
+
+class MachineZoneTests(SynchronousTestCase):
+    """The default zone reads the machine's; these hold whatever zone that is."""
+
+    def test_far_times_use_the_rules_of_the_same_point_in_the_400_year_cycle(self):
+        cycle = 146097 * 86400
+        july = 1720000000  # July 2024
+        self.assertEqual(local_zone(july + 10**8 * cycle), local_zone(july))
+        self.assertEqual(local_zone(-(10**17)), local_zone(ZERO_UNIX))
+
+    def test_rendering_a_far_time_in_the_machine_zone(self):
+        w = World(environ={}, clock=lambda: MAY_DAY, monotonic=lambda: 1)
+        out = render('{{(datetime.AddDate 1000000000000 0 0).Format "2006"}}', MemKV(), world=w)
+        self.assertEqual(out, "1000000002024")
