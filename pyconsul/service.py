@@ -9,7 +9,8 @@ client, SIGTERM with leave_on_terminate, or /v1/agent/leave), it first
 gossips its leave and waits for it to go out (bounded), and only then stops
 the listeners, gossip and the server. When it should not (a server's Ctrl-C
 by default, so restarts keep the quorum), it simply stops: its peers will see
-it fail, exactly as if it had been killed.
+it fail, exactly as if it had been killed. A second SIGINT or SIGTERM while
+it waits for the leave stops it at once, as Consul's does. SIGHUP reloads.
 """
 
 import fcntl
@@ -17,7 +18,7 @@ import os
 import signal
 
 from twisted.application.service import MultiService, Service
-from twisted.internet.defer import TimeoutError, inlineCallbacks, maybeDeferred
+from twisted.internet.defer import CancelledError, Deferred, TimeoutError, inlineCallbacks, maybeDeferred
 from twisted.internet.error import CannotListenError
 
 from pyconsul.logs import Logger
@@ -200,6 +201,7 @@ class AgentService(MultiService):
         joiner=None,
         extras=(),
         on_stopped=None,
+        reload=None,
     ):
         super().__init__()
         self.config = config
@@ -213,9 +215,13 @@ class AgentService(MultiService):
         # Started last, stopped first: parts that use everything above.
         self.extras = list(extras)
         self.on_stopped = on_stopped
+        # () -> a line saying what changed; raises ConfigError for a bad file.
+        self.reload = reload
         # Why we are stopping: "interrupt" (SIGINT), "terminate" (SIGTERM),
-        # "leave" (the agent left through the API), or None.
+        # or None (the agent left through the API, or the reactor stopped).
         self.stop_reason = None
+        self._forced = False  # a second signal: stop without leaving
+        self._leaving = None  # the leave being waited for, while it is
         for child in [*self.pools, gossip, *self.listeners, joiner, *self.extras]:
             if child is not None:
                 child.setServiceParent(self)
@@ -248,22 +254,53 @@ class AgentService(MultiService):
         if self.joiner is not None:
             self.joiner.startService()
 
-    def watch_signals(self):
-        """Remember which signal asked us to stop; the reactor's own
-        handlers still do the stopping. Called once the reactor runs."""
-        for signum, reason in ((signal.SIGINT, "interrupt"), (signal.SIGTERM, "terminate")):
-            previous = signal.getsignal(signum)
-            if not callable(previous):
-                continue
+    def take_signals(self, reactor):
+        """Handle SIGINT, SIGTERM and SIGHUP as Consul does. Called once the
+        reactor runs, so these replace the reactor's own handlers.
 
-            def handler(number, frame, previous=previous, reason=reason):
-                self.stop_reason = reason
-                previous(number, frame)
+        They are taken even when the process inherited them ignored (a
+        background job of a script, nohup): Twisted leaves an ignored SIGINT
+        alone, and Ctrl-C would then never make the node leave.
+        """
 
-            signal.signal(signum, handler)
+        def handler(number, frame):
+            # Signal context: only hand the signal over to the reactor.
+            reactor.callFromThread(self.signalled, number, reactor)
+
+        for number in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(number, handler)
+
+    def signalled(self, number, reactor):
+        name = signal.Signals(number).name
+        if number == signal.SIGHUP:
+            self.log.info("Caught signal: {signal}", signal=name)
+            self.reload_config()
+        elif self.stop_reason is not None or not self.running or (self.agent is not None and self.agent.left):
+            # Already stopping. As Consul: a second signal during a graceful leave stops now.
+            self.log.warn("Caught second signal {signal}; stopping without waiting for the leave", signal=name)
+            self._forced = True
+            if self._leaving is not None:
+                self._leaving.cancel()
+        else:
+            self.log.info("Caught signal: {signal}", signal=name)
+            self.stop_reason = "interrupt" if number == signal.SIGINT else "terminate"
+            # The reactor's own handler: it stops, and twistd then exits by
+            # this signal, as a process killed by it would.
+            (reactor.sigInt if number == signal.SIGINT else reactor.sigTerm)(number)
+
+    def reload_config(self):
+        if self.reload is None:
+            self.log.info("Nothing to reload")
+            return
+        try:
+            changed = self.reload()
+        except Exception as error:  # a bad file must not stop a running agent
+            self.log.error("Failed to reload the configuration: {error}", error=error)
+        else:
+            self.log.info("Reloaded the configuration: {changed}", changed=changed)
 
     def should_leave(self):
-        if self.agent is None or self.agent.left:
+        if self.agent is None or self.agent.left or self._forced:
             return False
         if self.stop_reason == "interrupt":
             return not self.config.skip_leave_on_interrupt
@@ -271,16 +308,29 @@ class AgentService(MultiService):
             return self.config.leave_on_terminate
         return False
 
+    def _left(self, result):
+        if self._leaving is not None and not self._leaving.called:
+            self._leaving.callback(result)
+
     @inlineCallbacks
     def stopService(self):
         Service.stopService(self)
         if self.should_leave():
             self.log.info("Gracefully leaving the cluster")
+            # Waited for through a Deferred of its own: a second signal
+            # cancels the wait, not the leave (cancelling the leave would
+            # only make it skip a step and go on).
+            self._leaving = Deferred()
+            self.agent.leave().addTimeout(self.LEAVE_TIMEOUT, self.clock).addBoth(self._left)
             try:
-                yield self.agent.leave().addTimeout(self.LEAVE_TIMEOUT, self.clock)
+                yield self._leaving
                 self.log.info("Graceful leave complete")
             except TimeoutError:
                 self.log.warn("The leave did not finish in {t:.0f} s; stopping", t=self.LEAVE_TIMEOUT)
+            except CancelledError:
+                pass  # a second signal: stop now
+            finally:
+                self._leaving = None
         if self.joiner is not None and self.joiner.running:
             self.joiner.stopService()
         for extra in reversed(self.extras):

@@ -109,7 +109,7 @@ def makeService(options, reactor=None):
     for warning in options.warnings:
         log.warn("{warning}", warning=warning)
     try:
-        service = build_agent(config, reactor)
+        service = build_agent(config, reactor, reload=_reloader(options.values))
     except (StartError, StorageError) as e:
         raise SystemExit("pyconsul: %s" % (e,))
     # Once started, the agent's tens of thousands of long-lived objects
@@ -120,7 +120,22 @@ def makeService(options, reactor=None):
     return service
 
 
-def build_agent(config, reactor):
+def _reloader(flag_values):
+    """SIGHUP: the flags and config files read again, and what may change
+    while the agent runs applied (a bad file raises ConfigError, and the
+    agent goes on as it was)."""
+
+    def reload():
+        config, warnings = agent_config.build_from_flags(flag_values)
+        for warning in warnings:
+            log.warn("{warning}", warning=warning)
+        logs.set_level(config.log_level)
+        return "log level %s" % config.log_level
+
+    return reload
+
+
+def build_agent(config, reactor, reload=None):
     lock = None
     if config.data_dir is not None:
         lock = DataDirLock(config.data_dir)
@@ -170,8 +185,9 @@ def build_agent(config, reactor):
         joiner=JoinService(agent, reactor, config.start_join, config.retry_join),
         extras=extras,
         on_stopped=lock.release if lock else None,
+        reload=reload,
     )
-    reactor.callWhenRunning(service.watch_signals)
+    reactor.callWhenRunning(service.take_signals, reactor)
     return service
 
 

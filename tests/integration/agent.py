@@ -38,12 +38,21 @@ def wait_for(condition, timeout=30.0, interval=0.05, what="condition"):
 
 
 class Agent:
-    """One agent process. ``args`` are the plugin's options after ``pyconsul``."""
+    """One agent process. ``args`` are the plugin's options after ``pyconsul``.
 
-    def __init__(self, testcase, address, args=(), workdir=None):
+    ``via`` is how it is started: ``"twistd"`` (``twistd -n pyconsul``) or
+    ``"cli"`` (``pyconsul agent``, which reads the same options with Go's
+    flag syntax). ``sigint`` is the SIGINT disposition it inherits:
+    ``SIG_DFL`` as from a terminal, ``SIG_IGN`` as a background job of a
+    non-interactive shell has it.
+    """
+
+    def __init__(self, testcase, address, args=(), workdir=None, via="twistd", sigint=signal.SIG_DFL):
         self.testcase = testcase
         self.address = address
         self.args = list(args)
+        self.via = via
+        self.sigint = sigint
         self.workdir = workdir or os.path.abspath(testcase.mktemp())
         os.makedirs(self.workdir, exist_ok=True)
         self.log_path = os.path.join(self.workdir, "agent.log")
@@ -51,17 +60,11 @@ class Agent:
         self.http = "%s:8500" % address
 
     def command(self):
-        return [
-            os.path.join(BIN, "twistd"),
-            "-n",
-            "--pidfile=",
-            "pyconsul",
-            "--bind",
-            self.address,
-            "--client",
-            self.address,
-            *self.args,
-        ]
+        if self.via == "cli":
+            start = [sys.executable, "-m", "pyconsul", "agent"]
+        else:
+            start = [os.path.join(BIN, "twistd"), "-n", "--pidfile=", "pyconsul"]
+        return [*start, "--bind", self.address, "--client", self.address, *self.args]
 
     def start(self):
         log = open(self.log_path, "ab")
@@ -71,9 +74,9 @@ class Agent:
             env=environment(),
             stdout=log,
             stderr=subprocess.STDOUT,
-            # As from a terminal: Ctrl-C (SIGINT) is not ignored, even when
-            # the test runner itself was started in the background.
-            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+            # Set whatever the test runner itself inherited (a runner started
+            # in the background has SIGINT ignored, and so would its children).
+            preexec_fn=lambda: signal.signal(signal.SIGINT, self.sigint),
         )
         log.close()
         self.testcase.addCleanup(self.stop)

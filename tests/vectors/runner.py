@@ -222,7 +222,8 @@ def _judge_body(expect, body, symbols, diffs):
                          % (expect["body_length"], expect["body_sha256"][:12], len(body), digest[:12]))
     elif "body_base64" in expect:
         if base64.b64decode(expect["body_base64"]) != body:
-            diffs.append("body: expected bytes %s, got %s" % (short(base64.b64decode(expect["body_base64"])), short(body)))
+            wanted = base64.b64decode(expect["body_base64"])
+            diffs.append("body: expected bytes %s, got %s" % (short(wanted), short(body)))
     elif "body" in expect:
         try:
             text = body.decode("utf-8")

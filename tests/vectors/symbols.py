@@ -139,7 +139,8 @@ class Symbols:
                 diffs.append("%s: expected a list, got %s" % (path, short(actual)))
                 return
             if len(expected) != len(actual):
-                diffs.append("%s: expected %d element(s), got %d: %s" % (path, len(expected), len(actual), short(actual)))
+                diffs.append("%s: expected %d element(s), got %d: %s"
+                             % (path, len(expected), len(actual), short(actual)))
             for number, (want, got) in enumerate(zip(expected, actual)):
                 self.match_json(want, got, "%s[%d]" % (path, number), diffs)
         elif json_kind(expected) != json_kind(actual) or expected != actual:
