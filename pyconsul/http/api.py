@@ -14,10 +14,15 @@ from pyconsul.server.errors import RPCError
 from pyconsul.http.agent import AgentEndpoint
 from pyconsul.http.kv import KVEndpoint
 from pyconsul.http.operator import OperatorEndpoint
-from pyconsul.http.plumbing import endpoint, redirect
-from pyconsul.http.request import BadRequest
+from pyconsul.http.plumbing import endpoint, index
+from pyconsul.http.request import NAMESPACE, PARTITION, BadRequest
 from pyconsul.http.response import error_body, json_body
 from pyconsul.http.status import StatusEndpoint
+
+
+def routed_subtrees(app):
+    """The paths routed with everything below them ("/v1/kv/")."""
+    return frozenset(rule.rule for rule in app.url_map.iter_rules() if rule.rule.endswith("/") and rule.rule != "/")
 
 
 class HTTPApi:
@@ -34,6 +39,7 @@ class HTTPApi:
         self.operator = OperatorEndpoint(rpc)
         self.agent = AgentEndpoint(agent, clock) if agent is not None else None
         self.faults = faults  # only with -enable-fault-injection
+        self.subtrees = routed_subtrees(self.app)
 
     def resource(self):
         # The KV store is the API's hot path, and Klein's per-request route
@@ -42,16 +48,9 @@ class HTTPApi:
         return PrefixDispatch(self.app.resource(), {b"/v1/kv/": self.kv_route})
 
     @app.route("/v1/kv/", branch=True)
-    @endpoint("GET", "PUT", "DELETE")
+    @endpoint("GET", "PUT", "DELETE", tenancy=(NAMESPACE, PARTITION))
     def kv_route(self, call):
         return self.kv.handle(call)
-
-    @app.route("/v1/kv")
-    @endpoint("GET", "PUT", "DELETE")
-    def kv_root(self, call):
-        # Go's ServeMux sends a subtree's name without its slash to the
-        # subtree, as Consul clients expect.
-        return redirect(call.request, "/v1/kv/", call.raw_query)
 
     @app.route("/v1/status/leader")
     @endpoint("GET")
@@ -74,7 +73,7 @@ class HTTPApi:
         return self.operator.raft_remove_peer(call)
 
     @app.route("/v1/agent/members")
-    @endpoint("GET")
+    @endpoint("GET", tenancy=(PARTITION,))
     def agent_members(self, call):
         return self._agent().members(call)
 
@@ -84,7 +83,7 @@ class HTTPApi:
         return self._agent().self(call)
 
     @app.route("/v1/agent/join/", branch=True)
-    @endpoint("PUT")
+    @endpoint("PUT", tenancy=(PARTITION,))
     def agent_join(self, call):
         return self._agent().join(call, call.path[len("/v1/agent/join/") :])
 
@@ -94,7 +93,7 @@ class HTTPApi:
         return self._agent().leave(call)
 
     @app.route("/v1/agent/force-leave/", branch=True)
-    @endpoint("PUT")
+    @endpoint("PUT", tenancy=(PARTITION,))
     def agent_force_leave(self, call):
         return self._agent().force_leave(call, call.path[len("/v1/agent/force-leave/") :])
 
@@ -104,10 +103,14 @@ class HTTPApi:
         return self.agent
 
     @app.route("/v1/debug/faults")
-    @endpoint("PUT")
-    def debug_faults(self, call):
+    def debug_faults(self, request):
+        # Only with -enable-fault-injection; otherwise no such path exists.
         if self.faults is None:
-            return error_body(call.request, 404, "404 page not found")
+            return index(request, self.subtrees)
+        return self._set_faults(request)
+
+    @endpoint("PUT")
+    def _set_faults(self, call):
         try:
             hosts = json.loads(call.body() or b"{}").get("Block", [])
             if not isinstance(hosts, list) or not all(isinstance(h, str) for h in hosts):
@@ -118,9 +121,15 @@ class HTTPApi:
         return json_body(call.request, sorted(self.faults.blocked))
 
     @app.route("/", branch=True)
-    @endpoint("GET", "HEAD", "PUT", "POST", "DELETE", "PATCH")
-    def not_found(self, call):
-        return error_body(call.request, 404, "404 page not found")
+    def unrouted(self, request):
+        return index(request, self.subtrees)
+
+
+
+# Go's ServeMux redirects a subtree's name without its slash ("/v1/kv") into
+# the subtree. Without a rule of its own such a path would get werkzeug's 308.
+for _subtree in routed_subtrees(HTTPApi.app):
+    HTTPApi.app.route(_subtree[:-1], endpoint="unrouted" + _subtree)(HTTPApi.unrouted)
 
 
 class PrefixDispatch(Resource):

@@ -21,6 +21,7 @@ from pyconsul.http.request import (
     decode_path,
     parse_query_options,
     redirect_location,
+    refuse_enterprise,
     request_token,
     split_uri,
 )
@@ -77,7 +78,9 @@ class Call:
         return self.request.uri.partition(b"?")[2]
 
 
-def endpoint(*methods):
+def endpoint(*methods, tenancy=()):
+    """``tenancy``: the Enterprise selectors (``NAMESPACE``, ``PARTITION``)
+    Consul's endpoint reads, and so refuses in its open-source edition."""
     allowed = ("OPTIONS",) + methods
     allow_header = ",".join(allowed).encode("ascii")
 
@@ -87,6 +90,8 @@ def endpoint(*methods):
             set_common_headers(request)
             try:
                 call = _prepare(request, allowed, allow_header)
+                if isinstance(call, Call):
+                    refuse_enterprise(request, call.params, tenancy)
             except BadRequest as e:
                 return error_body(request, 400, str(e))
             if not isinstance(call, Call):
@@ -101,11 +106,9 @@ def endpoint(*methods):
 
 
 def _prepare(request, allowed, allow_header):
-    raw_path, raw_query = split_uri(request.uri)
-    path = decode_path(raw_path)
-    cleaned = clean_path(path)
-    if cleaned != path:
-        return redirect(request, cleaned, raw_query)
+    path, raw_query = _clean_path(request)
+    if path is None:
+        return raw_query  # the redirect to the clean path
     method = request.method.decode("latin-1")
     if method not in allowed:
         request.setHeader(b"allow", allow_header)
@@ -117,10 +120,54 @@ def _prepare(request, allowed, allow_header):
     return Call(request, path, QueryParams(raw_query))
 
 
+def _clean_path(request):
+    """(path, raw query), or (None, a redirect) for a path Go's ServeMux would clean."""
+    raw_path, raw_query = split_uri(request.uri)
+    path = decode_path(raw_path)
+    cleaned = clean_path(path)
+    if cleaned != path:
+        return None, redirect(request, cleaned, raw_query)
+    return path, raw_query
+
+
+NOT_AN_API_PATH = "Invalid URL path: not a recognized HTTP API endpoint\n"
+NOT_UNDER_V1 = "Invalid URL path: if attempting to use the HTTP API, ensure the path starts with '/v1/'\n"
+NO_UI = (
+    "Consul Agent: UI disabled. To enable, set ui_config.enabled=true in the agent configuration and restart."
+)
+
+
+def index(request, subtrees):
+    """What Consul's router answers for a path no endpoint serves, any method:
+    a clean path whose subtree exists (``/v1/kv``) is redirected into it,
+    ``/`` names the agent, anything else is a 404 saying what is wrong.
+    Consul writes these without its API headers."""
+    try:
+        path, raw_query = _clean_path(request)
+    except BadRequest as e:
+        return error_body(request, 400, str(e))
+    if path is None:
+        return raw_query
+    if path + "/" in subtrees:
+        return redirect(request, path + "/", raw_query)
+    if path == "/":
+        return error_body(request, 200, NO_UI)
+    return error_body(request, 404, NOT_AN_API_PATH if "/v1/" in path else NOT_UNDER_V1)
+
+
+# Go's html.EscapeString, which http.Redirect uses for its link.
+_HTML_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&#34;", "'": "&#39;"})
+
+
 def redirect(request, path, raw_query):
-    """301 to ``path``, keeping the query: what Go's ServeMux answers."""
+    """301 to ``path``, keeping the query: what Go's ServeMux answers (with
+    http.Redirect's little HTML link for a GET or HEAD)."""
+    location = redirect_location(path, raw_query)
     request.setResponseCode(301)
-    request.setHeader(b"location", redirect_location(path, raw_query).encode("utf-8"))
+    request.setHeader(b"location", location.encode("utf-8"))
+    if request.method in (b"GET", b"HEAD"):
+        request.setHeader(b"content-type", b"text/html; charset=utf-8")
+        return ('<a href="%s">Moved Permanently</a>.\n\n' % location.translate(_HTML_ESCAPES)).encode("utf-8")
     request.defaultContentType = None
     return b""
 

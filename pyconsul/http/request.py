@@ -121,6 +121,26 @@ class QueryOptions:
         }
 
 
+# The Enterprise tenancy selectors, as (header, query parameter, feature).
+# Consul's open-source edition refuses them on every endpoint that would
+# honour them, rather than ignore them: a client that believes it wrote into
+# a namespace must learn that it did not.
+NAMESPACE = ("X-Consul-Namespace", "ns", "Namespaces")
+PARTITION = ("X-Consul-Partition", "partition", "Partitions")
+
+
+def refuse_enterprise(request, params, selectors):
+    """BadRequest, with Consul's words, for the first selector the request sets."""
+    for header, name, feature in selectors:
+        if request.getHeader(header):
+            where = 'header: "%s"' % header
+        elif params.get(name):
+            where = 'query parameter: "%s"' % name
+        else:
+            continue
+        raise BadRequest("Bad request: Invalid %s - %s are a Consul Enterprise feature" % (where, feature))
+
+
 def request_token(request, params):
     """X-Consul-Token, then Authorization: Bearer, then the old ?token=."""
     header = request.getHeader(b"x-consul-token")

@@ -28,6 +28,9 @@ MAX_VALUE_SIZE = 524288
 KV_ROOT = "/v1/kv/"
 AGENT_ROOT = "/v1/agent/"
 STATUS_LEFT = 3
+# What Consul's router answers for a path no endpoint serves.
+NOT_FOUND = (404, {"Content-Type": "text/plain; charset=utf-8"},
+             b"Invalid URL path: not a recognized HTTP API endpoint\n")
 
 # What a consul join says when nothing answers at the address (memberlist's
 # error wrapped in a go-multierror).
@@ -113,7 +116,7 @@ class FakeAgent:
         if path.startswith(AGENT_ROOT):
             return self._agent(method, path[len(AGENT_ROOT):], _parse_query(raw_query))
         if not path.startswith(KV_ROOT):
-            return 404, {"Content-Type": "text/plain; charset=utf-8"}, b"404 page not found\n"
+            return NOT_FOUND
         key = path[len(KV_ROOT):]
         query = _parse_query(raw_query)
         try:
@@ -262,7 +265,7 @@ class FakeAgent:
             return self._only(method, "PUT") or self._leave()
         if endpoint == "force-leave" and argument:
             return self._only(method, "PUT") or self._force_leave(argument, query)
-        return 404, {"Content-Type": "text/plain; charset=utf-8"}, b"404 page not found\n"
+        return NOT_FOUND
 
     @staticmethod
     def _only(method, allowed):

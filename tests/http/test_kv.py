@@ -196,10 +196,6 @@ class KVTests(APITestCase):
             response, _ = self.request("GET", "/v1/kv/k?" + query)
             self.assertEqual(response.code, 200, query)
 
-    def test_unknown_path(self):
-        response, content = self.request("GET", "/v1/nope")
-        self.assertEqual((response.code, content), (404, b"404 page not found"))
-
 
 class BlockingQueryTests(APITestCase):
     def index_of(self, path):

@@ -38,10 +38,22 @@ class RecordedVectorsTests(SynchronousTestCase):
         are compared only within the vector, and every listing it expects
         to be empty is under a prefix no other vector writes.
         """
-        agent = server(self, "127.0.2.1").start().wait_until_leader()
-        target = LiveAgent(agent.http)
         vectors = load("consul-kv", "vectors.json")
         self.assertEqual(len(vectors), 74)
+        self.check(vectors)
+
+    def test_router_and_enterprise_selectors(self):
+        """Consul's router for unserved paths, and the Enterprise selectors it
+        refuses; with the recorded redirects of unclean paths, which pyconsul
+        answers as Consul does (the other quirks it answers in its own words)."""
+        redirects = {"key-leading-slash-redirect", "recurse-on-kv-without-slash", "get-without-key"}
+        quirks = [vector for vector in load("consul-kv", "quirks.json") if vector["name"] in redirects]
+        self.assertEqual(len(quirks), len(redirects))
+        self.check(load("consul-http", "router.json") + quirks)
+
+    def check(self, vectors):
+        agent = server(self, "127.0.2.1").start().wait_until_leader()
+        target = LiveAgent(agent.http)
         failed = []
         for vector in vectors:
             self.assertEqual(target.http("DELETE", "/v1/kv/?recurse").status, 200)
