@@ -36,6 +36,7 @@ def case_world(case):
         resolver=StaticResolver(),
         clock=lambda: 0,
         time_zone=lambda seconds: (0, "UTC"),
+        monotonic=lambda: 1,
         file_exists=lambda path: False,
     )
 

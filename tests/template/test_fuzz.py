@@ -36,7 +36,7 @@ STORE = MemKV({
 
 WORLD = World(
     environ={}, resolver=StaticResolver(), clock=lambda: 0,
-    time_zone=lambda s: (0, "UTC"), file_exists=lambda p: False,
+    time_zone=lambda s: (0, "UTC"), monotonic=lambda: 1, file_exists=lambda p: False,
 )
 
 # Well-formed actions built from the real function names and typical
