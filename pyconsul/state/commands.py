@@ -47,3 +47,11 @@ def kv_delete_tree(prefix):
 
 def tombstone_reap(up_to):
     return encode("tombstone-reap", up_to)
+
+
+def catalog_register(request):
+    return encode("catalog-register", request)
+
+
+def catalog_deregister(request):
+    return encode("catalog-deregister", request)

@@ -3,6 +3,7 @@
 from pyconsul.logs import Logger
 
 from pyconsul.state import commands
+from pyconsul.state.catalog import CatalogError, CatalogTable
 from pyconsul.state.kv import KVTable
 from pyconsul.state.watch import WatchRegistry
 
@@ -15,15 +16,17 @@ class StateStore:
     """
 
     def __init__(self):
-        self.watches = WatchRegistry()
+        self.watches = WatchRegistry()  # KV keys and prefixes
+        self.catalog_watches = WatchRegistry()  # catalog views (see CatalogTable)
         self.reset()
 
     def reset(self):
         self.kv = KVTable(self.watches)
+        self.catalog = CatalogTable(self.catalog_watches)
         self.last_applied = 0
 
     def tables(self):
-        return [self.kv]
+        return [self.kv, self.catalog]
 
     def all_keys(self):
         return list(self.kv.entries)
@@ -56,8 +59,10 @@ class FSM:
         self.on_tombstone = lambda index: None
 
     def _handler(self, name):
-        kv = self.store.kv
+        kv, catalog = self.store.kv, self.store.catalog
         return {
+            "catalog-register": catalog.register,
+            "catalog-deregister": catalog.deregister,
             "kv-set": kv.set,
             "kv-cas": kv.check_and_set,
             "kv-delete": kv.delete,
@@ -78,7 +83,9 @@ class FSM:
         tombstones_before = self.store.kv.tombstones_index
         try:
             result = handler(index, *args)
-        except (TypeError, ValueError) as e:
+        except CatalogError as e:
+            return e  # refused as a whole: the caller is told why
+        except (TypeError, ValueError, KeyError, AttributeError) as e:
             return self._skip(index, e)
         if self.store.kv.tombstones_index > tombstones_before and name != "tombstone-reap":
             self.on_tombstone(index)
@@ -96,6 +103,7 @@ class FSM:
     def notify(self):
         """Wake blocking queries for everything applied since the last call."""
         self.store.watches.fire()
+        self.store.catalog_watches.fire()
 
     def snapshot(self):
         """A consistent, already-copied view of every table, as records."""
@@ -112,12 +120,16 @@ class FSM:
     def restore(self, records):
         """Replace every table with a snapshot's contents."""
         before = self.store.all_keys()
+        catalog_before = self.store.catalog.all_views()
         self.store.reset()
         for record in records:
             if record[0] == "applied":
                 self.store.last_applied = record[1]
             elif not any(table.restore_record(record) for table in self.store.tables()):
                 raise ValueError("unknown snapshot record %r" % (record[0],))
+        self.store.catalog.restored()
         # Anything may have changed: wake every blocking query.
         for key in before + self.store.all_keys():
             self.store.watches.changed(key)
+        for view in catalog_before + self.store.catalog.all_views():
+            self.store.catalog_watches.changed(view)
