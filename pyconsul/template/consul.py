@@ -12,7 +12,9 @@ client, which is what confd users see from confd: ``Get
 connect: connection refused``. With several nodes, a node that cannot be
 reached is left for the next one.
 
-The HTTP client is an ``IAgent``, injectable so tests need no sockets.
+The HTTP client (:class:`~pyconsul.template.httpclient.HTTPClient` by
+default: kept-alive connections, little work per request) is injectable, so
+tests need no sockets.
 """
 
 import json
@@ -22,9 +24,8 @@ import attr
 from twisted.internet import error as net_error
 from twisted.internet.defer import CancelledError, TimeoutError
 from twisted.logger import Logger
-from twisted.web.client import Agent, HTTPConnectionPool, ResponseFailed, ResponseNeverReceived, readBody
-from twisted.web.http_headers import Headers
 
+from pyconsul.template.httpclient import HTTPClient, HTTPProtocolError
 from pyconsul.template.memkv import entries_from_consul
 
 log = Logger(namespace="pyconsul.template")
@@ -107,15 +108,13 @@ def kv_path(prefix, index=0, wait=None):
 def describe_failure(failure, node):
     """What went wrong, in the words of Go's net/http."""
     error = failure.value
-    if isinstance(error, (ResponseNeverReceived, ResponseFailed)) and error.reasons:
-        error = error.reasons[0].value
     if isinstance(error, net_error.ConnectionRefusedError):
         return f"dial tcp {node.authority}: connect: connection refused"
     if isinstance(error, net_error.DNSLookupError):
         return f"dial tcp: lookup {node.host}: no such host"
     if isinstance(error, (TimeoutError, CancelledError, net_error.TimeoutError)):
         return "context deadline exceeded (Client.Timeout exceeded while awaiting headers)"
-    if isinstance(error, (net_error.ConnectionDone, net_error.ConnectionLost)):
+    if isinstance(error, net_error.ConnectionClosed):
         return "EOF"
     if isinstance(error, net_error.ConnectError):
         return f"dial tcp {node.authority}: connect: {error.osError or error}"
@@ -123,30 +122,29 @@ def describe_failure(failure, node):
 
 
 def _is_connection_failure(failure):
-    return failure.check(net_error.ConnectError, ResponseNeverReceived, ResponseFailed,
+    return failure.check(net_error.ConnectError, net_error.ConnectionClosed, HTTPProtocolError,
                          TimeoutError, CancelledError) is not None
 
 
 class ConsulKV:
     """Lists KV prefixes from the first reachable of ``nodes``.
 
-    ``agent`` is the HTTP client (an IAgent); by default a twisted.web Agent
-    that keeps connections open, since a watcher asks again straight away.
+    ``http`` is the HTTP client: ``get(node, target, headers)`` -> Deferred
+    :class:`~pyconsul.template.httpclient.Response`; by default an
+    HTTPClient, which keeps connections open since a watcher asks again
+    straight away.
     """
 
-    def __init__(self, reactor, nodes, token="", agent=None, request_timeout=REQUEST_TIMEOUT):
+    def __init__(self, reactor, nodes, token="", http=None, request_timeout=REQUEST_TIMEOUT):
         if not nodes:
             raise ValueError("at least one node is needed")
         self.reactor = reactor
         self.nodes = list(nodes)
-        self.token = token
         self.request_timeout = request_timeout
-        if agent is None:
-            pool = HTTPConnectionPool(reactor, persistent=True)
-            # One connection per concurrent blocking query stays open.
-            pool.maxPersistentPerHost = 64
-            agent = Agent(reactor, pool=pool)
-        self.agent = agent
+        self.http = http if http is not None else HTTPClient(reactor)
+        self.headers = [("User-Agent", "pyconsul-template")]
+        if token:
+            self.headers.append(("X-Consul-Token", token))
         self._current = 0
 
     @property
@@ -164,27 +162,20 @@ class ConsulKV:
         Fails with KVError.
         """
         node = self.node
-        url = node.base_url + kv_path(prefix, index, wait)
-        headers = Headers({b"User-Agent": [b"pyconsul-template"]})
-        if self.token:
-            headers.setRawHeaders(b"X-Consul-Token", [self.token.encode("utf-8")])
+        target = kv_path(prefix, index, wait)
+        url = node.base_url + target
         timeout = self.request_timeout
         if index and wait is not None:
             timeout = wait + wait / 16 + BLOCKING_SLACK
-        d = self.agent.request(b"GET", url.encode("ascii"), headers)
-        d.addCallback(self._read, url)
+        d = self.http.get(node, target, self.headers)
         d.addTimeout(timeout, self.reactor)
-        d.addErrback(self._failed, url, node)
-        return d
-
-    def _read(self, response, url):
-        d = readBody(response)
-        d.addCallback(lambda body: self._listing(response, body, url))
+        d.addCallbacks(self._listing, self._failed, callbackArgs=(url,), errbackArgs=(url, node))
         return d
 
     @staticmethod
-    def _listing(response, body, url):
-        index_text = response.headers.getRawHeaders(b"X-Consul-Index", [b""])[0]
+    def _listing(response, url):
+        index_text = response.header("X-Consul-Index", b"")
+        body = response.body
         if response.code not in (200, 404):
             text = body.decode("utf-8", "replace").strip()
             raise KVError(f"Unexpected response code: {response.code} ({text})")
@@ -200,8 +191,6 @@ class ConsulKV:
             raise KVError(f'Get "{url}": cannot decode the KV listing: {e}')
 
     def _failed(self, failure, url, node):
-        if failure.check(KVError):
-            return failure
         if _is_connection_failure(failure):
             self._next_node()
         raise KVError(f'Get "{url}": {describe_failure(failure, node)}')

@@ -1,17 +1,14 @@
 """The KV reader's HTTP side: addresses, URLs, answers and failures, with an
-in-memory HTTP agent (no sockets)."""
+in-memory HTTP client (no sockets)."""
 
 import base64
 import json
 
-from treq.testing import RequestTraversalAgent
 from twisted.internet import error as net_error
-from twisted.internet.defer import Deferred, fail
+from twisted.internet.defer import Deferred, fail, succeed
 from twisted.internet.task import Clock
 from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase
-from twisted.web.client import ResponseNeverReceived
-from twisted.web.resource import Resource
 
 from pyconsul.template.consul import (
     ConsulKV,
@@ -23,6 +20,7 @@ from pyconsul.template.consul import (
     kv_path,
     parse_node,
 )
+from pyconsul.template.httpclient import HTTPProtocolError, Response
 
 
 class ParseNodeTests(SynchronousTestCase):
@@ -62,23 +60,19 @@ def entry(key, value):
     return {"Key": key, "Value": encoded, "Flags": 0, "CreateIndex": 1, "ModifyIndex": 1, "LockIndex": 0}
 
 
-class FakeConsul(Resource):
-    """Answers every GET with the next (status, headers, body) and records it."""
-
-    isLeaf = True
+class FakeHTTP:
+    """Answers every GET with the next (status, headers, body) and records
+    (node, target, headers) of each."""
 
     def __init__(self, answers):
-        super().__init__()
         self.answers = list(answers)
         self.requests = []
 
-    def render_GET(self, request):
-        self.requests.append((request.uri.decode(), dict(request.requestHeaders.getAllRawHeaders())))
+    def get(self, node, target, headers=()):
+        self.requests.append((node, target, dict(headers)))
         status, headers, body = self.answers.pop(0)
-        request.setResponseCode(status)
-        for name, value in headers.items():
-            request.setHeader(name, value)
-        return body
+        encoded = {name.lower().encode(): value.encode() for name, value in headers.items()}
+        return succeed(Response(status, encoded, body))
 
 
 def json_answer(index, entries, status=200):
@@ -87,37 +81,32 @@ def json_answer(index, entries, status=200):
 
 class ConsulKVTests(SynchronousTestCase):
     def kv(self, answers, nodes=("127.0.0.1:8500",), **kwargs):
-        self.consul = FakeConsul(answers)
-        self.agent = RequestTraversalAgent(self.consul)
-        return ConsulKV(Clock(), [parse_node(n) for n in nodes], agent=self.agent, **kwargs)
+        self.consul = FakeHTTP(answers)
+        return ConsulKV(Clock(), [parse_node(n) for n in nodes], http=self.consul, **kwargs)
 
     def result(self, d):
-        for _ in range(10):
-            self.agent.flush()
         return self.successResultOf(d)
 
     def failure(self, d):
-        for _ in range(10):
-            self.agent.flush()
         return self.failureResultOf(d, KVError)
 
     def test_a_listing(self):
         kv = self.kv([json_answer(12, [entry("nginx/a", b"1"), entry("nginx/dir/", None)])])
         listing = self.result(kv.list("nginx"))
         self.assertEqual(listing, Listing(12, {"nginx/a": b"1", "nginx/dir/": None}))
-        uri, headers = self.consul.requests[0]
-        self.assertEqual(uri, "/v1/kv/nginx?recurse=")
-        self.assertNotIn(b"X-Consul-Token", headers)
+        node, target, headers = self.consul.requests[0]
+        self.assertEqual((node, target), (Node("http", "127.0.0.1", 8500), "/v1/kv/nginx?recurse="))
+        self.assertEqual(headers, {"User-Agent": "pyconsul-template"})
 
     def test_a_blocking_query(self):
         kv = self.kv([json_answer(13, [])])
         self.result(kv.list("nginx", index=12, wait=300))
-        self.assertEqual(self.consul.requests[0][0], "/v1/kv/nginx?recurse=&index=12&wait=300000ms")
+        self.assertEqual(self.consul.requests[0][1], "/v1/kv/nginx?recurse=&index=12&wait=300000ms")
 
     def test_token(self):
         kv = self.kv([json_answer(1, [])], token="secret")
         self.result(kv.list("x"))
-        self.assertEqual(self.consul.requests[0][1][b"X-Consul-Token"], [b"secret"])
+        self.assertEqual(self.consul.requests[0][2]["X-Consul-Token"], "secret")
 
     def test_an_empty_prefix_is_404_with_an_index(self):
         kv = self.kv([(404, {"X-Consul-Index": "9"}, b"")])
@@ -138,15 +127,15 @@ class ConsulKVTests(SynchronousTestCase):
             self.assertIn("cannot decode the KV listing", str(self.failure(kv.list("x")).value), body)
 
 
-class FailingAgent:
-    """An IAgent whose requests fail with ``error``, or never answer."""
+class FailingHTTP:
+    """An HTTP client whose requests fail with ``error``, or never answer."""
 
     def __init__(self, error=None):
         self.error = error
         self.urls = []
 
-    def request(self, method, uri, headers=None, body=None):
-        self.urls.append(uri.decode())
+    def get(self, node, target, headers=()):
+        self.urls.append(node.base_url + target)
         if self.error is None:
             return Deferred()
         return fail(self.error)
@@ -155,7 +144,7 @@ class FailingAgent:
 class FailureTests(SynchronousTestCase):
     def test_connection_refused_in_gos_words(self):
         kv = ConsulKV(Clock(), [parse_node("127.0.0.1:8500")],
-                      agent=FailingAgent(net_error.ConnectionRefusedError()))
+                      http=FailingHTTP(net_error.ConnectionRefusedError()))
         error = self.failureResultOf(kv.list("nginx"), KVError).value
         self.assertEqual(str(error), 'Get "http://127.0.0.1:8500/v1/kv/nginx?recurse=": '
                                      'dial tcp 127.0.0.1:8500: connect: connection refused')
@@ -164,7 +153,9 @@ class FailureTests(SynchronousTestCase):
         node = parse_node("consul.example:8500")
         cases = [
             (net_error.DNSLookupError("x"), "dial tcp: lookup consul.example: no such host"),
-            (ResponseNeverReceived([Failure(net_error.ConnectionLost())]), "EOF"),
+            (net_error.ConnectionLost(), "EOF"),
+            (net_error.ConnectionDone(), "EOF"),
+            (HTTPProtocolError("malformed HTTP response 'SSH-2.0'"), "malformed HTTP response 'SSH-2.0'"),
             (net_error.TimeoutError(), "context deadline exceeded (Client.Timeout exceeded while awaiting headers)"),
         ]
         for error, text in cases:
@@ -172,7 +163,7 @@ class FailureTests(SynchronousTestCase):
 
     def test_a_request_that_never_answers_times_out(self):
         clock = Clock()
-        kv = ConsulKV(clock, [parse_node("a:8500")], agent=FailingAgent(None), request_timeout=30)
+        kv = ConsulKV(clock, [parse_node("a:8500")], http=FailingHTTP(None), request_timeout=30)
         d = kv.list("x")
         clock.advance(29)
         self.assertNoResult(d)
@@ -181,7 +172,7 @@ class FailureTests(SynchronousTestCase):
 
     def test_a_blocking_query_may_take_its_wait_and_the_agents_jitter(self):
         clock = Clock()
-        kv = ConsulKV(clock, [parse_node("a:8500")], agent=FailingAgent(None))
+        kv = ConsulKV(clock, [parse_node("a:8500")], http=FailingHTTP(None))
         d = kv.list("x", index=5, wait=300)
         clock.advance(300 + 300 / 16)
         self.assertNoResult(d)
@@ -189,12 +180,27 @@ class FailureTests(SynchronousTestCase):
         self.failureResultOf(d, KVError)
 
     def test_the_next_node_after_a_connection_failure(self):
-        agent = FailingAgent(net_error.ConnectionRefusedError())
-        kv = ConsulKV(Clock(), [parse_node(n) for n in ("a:1", "b:2")], agent=agent)
+        http = FailingHTTP(net_error.ConnectionRefusedError())
+        kv = ConsulKV(Clock(), [parse_node(n) for n in ("a:1", "b:2")], http=http)
         for _ in range(3):
             self.failureResultOf(kv.list("x"), KVError)
-        self.assertEqual([u.split("/v1")[0] for u in agent.urls], ["http://a:1", "http://b:2", "http://a:1"])
+        self.assertEqual([u.split("/v1")[0] for u in http.urls], ["http://a:1", "http://b:2", "http://a:1"])
 
     def test_no_nodes(self):
         with self.assertRaises(ValueError):
             ConsulKV(Clock(), [])
+
+    def test_the_next_node_after_a_lost_or_garbled_answer(self):
+        for error in (net_error.ConnectionLost(), HTTPProtocolError("malformed HTTP response 'x'")):
+            http = FailingHTTP(error)
+            kv = ConsulKV(Clock(), [parse_node(n) for n in ("a:1", "b:2")], http=http)
+            self.failureResultOf(kv.list("x"), KVError)
+            self.failureResultOf(kv.list("x"), KVError)
+            self.assertEqual([u.split("/v1")[0] for u in http.urls], ["http://a:1", "http://b:2"])
+
+    def test_an_error_answer_keeps_the_node(self):
+        http = FakeHTTP([(500, {}, b"No cluster leader"), json_answer(3, [])])
+        kv = ConsulKV(Clock(), [parse_node(n) for n in ("a:1", "b:2")], http=http)
+        self.failureResultOf(kv.list("x"), KVError)
+        self.successResultOf(kv.list("x"))
+        self.assertEqual([node.authority for node, _, _ in http.requests], ["a:1", "a:1"])
