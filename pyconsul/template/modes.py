@@ -184,6 +184,11 @@ class WatchMode:
             self.renders = Coalescer(call_soon, self._render)
         else:
             self.renders = Quiescence(clock, self._render, *quiescence)
+        # Without -wait a watch asks again once its change is rendered: the
+        # render does not wait behind the next question, and what changes
+        # meanwhile comes back at once. With -wait the watches must see every
+        # change of a burst to know when it is over.
+        self.hold_queries = quiescence is None
 
     def start(self):
         for watch in self.watches.values():
@@ -200,7 +205,8 @@ class WatchMode:
             r for r in self.readers[watch.prefix]
             if all(self.watches[p].ready for p in r.kv_prefixes)
         ]
-        self.renders.add(ready)
+        rendered = self.renders.add(ready)
+        return rendered if self.hold_queries else None
 
     def _render(self, resources):
         entries = {prefix: watch.entries for prefix, watch in self.watches.items()}

@@ -1,10 +1,11 @@
 """Folding changes together into renders, one render at a time.
 
 Both classes here collect what changed (resources to render) with
-``add(items)`` and call ``action(items)`` with all of it. Only one action
-runs at a time: changes that come in meanwhile are collected for the next
-one, which starts as soon as the running one ends (if it is due by then).
-They differ in when an action is due:
+``add(items)`` and call ``action(items)`` with all of it; ``add`` returns a
+Deferred that fires once an action that took those items has ended. Only one
+action runs at a time: changes that come in meanwhile are collected for the
+next one, which starts as soon as the running one ends (if it is due by
+then). They differ in when an action is due:
 
 * :class:`Coalescer` (the default in watch mode): at the end of the reactor
   turn in which the first change came. Changes seen in the same turn (several
@@ -15,7 +16,7 @@ They differ in when an action is due:
   change of a burst, so a steady stream of changes still renders regularly.
 """
 
-from twisted.internet.defer import maybeDeferred
+from twisted.internet.defer import Deferred, maybeDeferred
 from twisted.logger import Logger
 
 log = Logger(namespace="pyconsul.template")
@@ -29,19 +30,31 @@ class _OneAtATime:
         self._pending = set()
         self._running = False
         self._due = False  # the pending items are due but an action was running
+        self._waiting = []  # Deferreds for the action that takes the pending items
+        self._watching = []  # Deferreds for the running action
 
     @property
     def running(self):
         return self._running
 
     def add(self, items):
+        """Collect ``items``: a Deferred that fires when they have been acted
+        on, or None if there is nothing to do."""
         items = set(items)
-        if items:
-            self._pending |= items
-            self._changed()
+        if not items:
+            return None
+        self._pending |= items
+        done = Deferred()
+        self._waiting.append(done)
+        self._changed()
+        return done
 
     def stop(self):
+        """Drop what is pending (its Deferreds fire: it will not be acted on)."""
         self._pending = set()
+        waiting, self._waiting = self._waiting, []
+        for done in waiting:
+            done.callback(None)
 
     def _changed(self):
         raise NotImplementedError
@@ -54,6 +67,7 @@ class _OneAtATime:
 
     def _run(self):
         items, self._pending = self._pending, set()
+        self._watching, self._waiting = self._waiting, []
         self._due = False
         self._running = True
         self._started()
@@ -66,7 +80,10 @@ class _OneAtATime:
 
     def _finished(self, _):
         self._running = False
-        if self._due and self._pending:
+        watching, self._watching = self._watching, []
+        for done in watching:
+            done.callback(None)
+        if self._due and self._pending and not self._running:
             self._run()
 
 

@@ -4,7 +4,10 @@ A :class:`PrefixWatch` keeps exactly one request open for its prefix: it asks
 with the last ``X-Consul-Index`` it saw, the agent answers when something
 under the prefix changes (or when ``wait`` runs out), and the watch asks
 again at once. When the entries differ from the last ones, ``on_change`` is
-called; the entries are then in ``watch.entries``.
+called; the entries are then in ``watch.entries``. If it returns a Deferred,
+the watch asks again once that fires: the renderer uses this to take the
+answer's render first, and the next question after it (whatever changes
+meanwhile comes back at once, in one answer).
 
 Consul's advice for blocking-query clients is followed: an index that goes
 backwards (the agent's data was reset) starts over without blocking, and an
@@ -114,18 +117,22 @@ class PrefixWatch:
         index = max(listing.index, 1)
         if index < asked_with:
             index = 0  # the agent's data went back in time: read afresh
+        held = None
         if self.entries is None or listing.entries != self.entries:
             self.entries = listing.entries
-            self.on_change(self)
+            held = self.on_change(self)
         self.index = index
         unchanged_at_once = (
             asked_with and index == asked_with and self.clock.seconds() - started < MIN_BLOCK
         )
         if unchanged_at_once:
             self._later(self.idle_backoff.next_delay())
-        else:
-            self.idle_backoff.reset()
+            return
+        self.idle_backoff.reset()
+        if held is None:
             self._ask()
+        else:
+            held.addBoth(lambda _: self._ask())
 
     def _failed(self, failure, asked_with, started):
         self._request = None

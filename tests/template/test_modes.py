@@ -85,12 +85,12 @@ class WatchBehaviour:
         resources.append(self.resource("other", '{{getv "/other/x" "-"}}\n', keys=["/other"]))
         resources.append(self.resource("both", "{{ls \"/shared\"}}\n", keys=["/shared", "/other"]))
         self.watch_mode(resources)
+        self.settle()
         self.assertEqual(sorted(self.kv.requests), [
             ("other", 0, DEFAULT_WAIT), ("other", 1, DEFAULT_WAIT),
             ("shared", 0, DEFAULT_WAIT), ("shared", 1, DEFAULT_WAIT),
         ])
         self.assertEqual(self.kv.blocked(), 2)
-        self.settle()
         self.kv.put("shared/a", "1")
         self.settle()
         self.assertEqual(len(self.kv.requests), 5)
@@ -163,6 +163,7 @@ class WatchBehaviour:
         self.assertEqual(len(held), 1)  # one sync at a time
         d, function, args = held.pop()
         d.callback(function(*args))
+        self.settle()
         self.assertEqual(len(held), 1)  # then one for everything that came meanwhile
         d, function, args = held.pop()
         d.callback(function(*args))
@@ -209,21 +210,51 @@ class WatchModeTests(WatchBehaviour, ModeTestCase):
         self.assertEqual(kv.blocked(), 1)
 
     def test_a_burst_within_one_turn_renders_once(self):
+        syncs = []
+
+        def counting_thread(function, *args):
+            syncs.append([job[0].path for job in args[0]])
+            return in_this_thread(function, *args)
+
+        self.in_thread = counting_thread
         upstream = self.resource("upstream", UPSTREAM, keys=["/nginx/upstream"])
         pair = self.resource("pair", '{{getv "/a/x" "-"}} {{getv "/b/y" "-"}}\n', keys=["/a", "/b"])
         self.watch_mode([upstream, pair])
         self.turns.end()
-        self.assertEqual((self.reloads("upstream"), self.reloads("pair")), (1, 1))
-        for n in range(10):
-            self.kv.put("nginx/upstream/s%d" % n, "10.0.0.%d:80" % n)
+        self.assertEqual((len(syncs), self.reloads("upstream"), self.reloads("pair")), (1, 1, 1))
+        self.kv.put("nginx/upstream/s0", "10.0.0.0:80")
         self.kv.put("a/x", "1")
         self.kv.put("b/y", "2")
         self.assertEqual(len(self.turns.queued), 1)
         self.turns.end()
+        self.assertEqual(syncs[1:], [sorted([upstream.path, pair.path])])
         self.assertEqual((self.reloads("upstream"), self.reloads("pair")), (2, 2))
-        self.assertEqual(read(upstream.dest).count(b"server 10.0.0."), 10)
         self.assertEqual(read(pair.dest), b"1 2\n")
         self.assertEqual(self.clock.seconds(), 0)
+
+    def test_the_next_query_waits_for_the_render(self):
+        upstream = self.resource("upstream", UPSTREAM, keys=["/nginx/upstream"])
+        held = []
+
+        def held_thread(function, *args):
+            d = Deferred()
+            held.append((d, function, args))
+            return d
+
+        self.in_thread = held_thread
+        self.watch_mode([upstream])
+        self.turns.end()
+        self.assertEqual((len(held), self.kv.blocked()), (1, 0))
+        for n in range(10):  # all while the render runs: one answer once it is done
+            self.kv.put("nginx/upstream/s%d" % n, "10.0.0.%d:80" % n)
+        d, function, args = held.pop()
+        d.callback(function(*args))
+        self.assertEqual(len(self.kv.requests), 2)
+        self.turns.end()
+        d, function, args = held.pop()
+        d.callback(function(*args))
+        self.assertEqual(read(upstream.dest).count(b"server 10.0.0."), 10)
+        self.assertEqual((self.reloads("upstream"), self.kv.blocked(), len(self.kv.requests)), (2, 1, 3))
 
     def test_changes_in_separate_turns_render_separately(self):
         nginx = self.resource("nginx", NGINX, keys=["/nginx"])

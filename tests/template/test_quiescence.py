@@ -116,10 +116,35 @@ class CoalescerTests(SynchronousTestCase):
 
     def test_stop_drops_what_is_pending(self):
         c = self.coalescer()
-        c.add(["a"])
+        done = c.add(["a"])
         c.stop()
+        self.successResultOf(done)
         self.turns.settle()
         self.assertEqual(self.runs, [])
+
+    def test_add_tells_when_its_items_have_been_acted_on(self):
+        c = self.coalescer()
+        self.assertIsNone(c.add([]))
+        self.blocking = Deferred()
+        first = c.add(["a"])
+        also_first = c.add(["b"])
+        self.turns.end()
+        running, self.blocking = self.blocking, None
+        second = c.add(["c"])
+        self.turns.end()
+        self.assertNoResult(first)
+        running.callback(None)
+        self.successResultOf(first)
+        self.successResultOf(also_first)
+        self.successResultOf(second)
+        self.assertEqual(self.runs, [["a", "b"], ["c"]])
+
+    def test_a_failed_action_still_tells(self):
+        c = Coalescer(self.turns.call_soon, lambda items: 1 / 0)
+        done = c.add(["a"])
+        self.turns.end()
+        self.successResultOf(done)
+        self.assertEqual(len(self.flushLoggedErrors(ZeroDivisionError)), 1)
 
 
 class QuiescenceTests(SynchronousTestCase):
@@ -210,7 +235,16 @@ class QuiescenceTests(SynchronousTestCase):
 
     def test_stop_drops_what_is_pending(self):
         q = self.quiescence()
-        q.add(["a"])
+        done = q.add(["a"])
         q.stop()
+        self.successResultOf(done)
         self.clock.advance(1)
         self.assertEqual(self.runs, [])
+
+    def test_add_tells_when_its_items_have_been_acted_on(self):
+        q = self.quiescence()
+        done = q.add(["a"])
+        self.clock.advance(0.019)
+        self.assertNoResult(done)
+        self.clock.advance(0.001)
+        self.successResultOf(done)

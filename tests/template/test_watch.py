@@ -2,7 +2,7 @@
 
 import random
 
-from twisted.internet.defer import succeed
+from twisted.internet.defer import Deferred, succeed
 from twisted.internet.task import Clock
 from twisted.logger import Logger, formatEvent
 from twisted.trial.unittest import SynchronousTestCase
@@ -84,6 +84,36 @@ class PrefixWatchTests(SynchronousTestCase):
         self.kv.delete("nginx/a")
         self.assertEqual(self.changes[-1], {"nginx/b": b"2"})
         self.assertEqual(self.kv.blocked(), 1)
+
+    def test_a_deferred_from_on_change_holds_the_next_query(self):
+        renders = []
+
+        def on_change(watch):
+            renders.append(Deferred())
+            return renders[-1]
+
+        watch = PrefixWatch("nginx", self.kv, self.clock, on_change, logger=self.events.logger())
+        watch.start()
+        self.addCleanup(watch.stop)
+        self.assertEqual((self.kv.requests, len(renders)), ([("nginx", 0, DEFAULT_WAIT)], 1))
+        self.kv.put("nginx/a", "1")
+        self.clock.advance(10)
+        self.assertEqual(len(self.kv.requests), 1)
+        renders[0].callback(None)
+        # What changed meanwhile is answered at once, and held in its turn.
+        self.assertEqual(self.kv.requests, [("nginx", 0, DEFAULT_WAIT), ("nginx", 1, DEFAULT_WAIT)])
+        self.assertEqual((watch.entries, len(renders)), ({"nginx/a": b"1"}, 2))
+        renders[1].callback(None)
+        self.assertEqual(self.kv.requests[-1], ("nginx", 2, DEFAULT_WAIT))
+        self.assertEqual(self.kv.blocked(), 1)
+
+    def test_a_watch_stopped_while_held_asks_nothing(self):
+        rendered = Deferred()
+        watch = PrefixWatch("nginx", self.kv, self.clock, lambda w: rendered, logger=self.events.logger())
+        watch.start()
+        watch.stop()
+        rendered.callback(None)
+        self.assertEqual(len(self.kv.requests), 1)
 
     def test_changes_elsewhere_do_not_wake_it(self):
         self.watch()
