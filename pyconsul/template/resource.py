@@ -19,6 +19,14 @@ over the destination, then run ``reload_cmd``. A failing check leaves the old
 file in place. Commands go through an injected runner, so the logic is tested
 without subprocesses; :class:`SubprocessRunner` is the real one.
 
+Unlike confd, the new destination is also made durable (fsync) -- right after
+the rename and before ``reload_cmd``, so that a program reading the file sees
+the new contents at once and a reloaded one only ever reads what is on disk.
+A power cut within the fraction of a millisecond between rename and fsync can
+leave an empty destination only on a file system that does not write a
+renamed file's data before the rename itself (ext4's default
+``auto_da_alloc`` does); the renderer writes the file again when it starts.
+
 For the code that fetches KV data: :attr:`TemplateResource.kv_prefixes` are the
 prefixes to ``GET /v1/kv/<prefix>?recurse``; hand the entries (key -> value)
 to :meth:`Processor.sync`, which says whether the file changed.
@@ -305,6 +313,12 @@ def file_info(path):
     return FileInfo(st.st_uid, st.st_gid, st.st_mode, digest.hexdigest())
 
 
+def staged_info(path, content):
+    """The FileInfo of a stage file just written with ``content``."""
+    st = os.stat(path)
+    return FileInfo(st.st_uid, st.st_gid, st.st_mode, hashlib.md5(content).hexdigest())
+
+
 def go_file_mode(st_mode):
     """Go's os.FileMode.String for a stat mode: -rw-r--r--, urwxr-xr-x ..."""
     prefix = ""
@@ -329,8 +343,8 @@ class Processor:
 
     ``runner`` runs check and reload commands (default: SubprocessRunner);
     ``world`` is what the template functions see (environment, DNS, clock);
-    ``extra_funcs`` adds template functions (e.g. the catalog's). ``chown`` and
-    ``ids`` (``(euid, egid)``) are injectable for tests.
+    ``extra_funcs`` adds template functions (e.g. the catalog's). ``chown``,
+    ``fsync`` and ``ids`` (``(euid, egid)``) are injectable for tests.
     """
 
     def __init__(
@@ -341,6 +355,7 @@ class Processor:
         extra_funcs=None,
         logger=None,
         chown=os.chown,
+        fsync=os.fsync,
         ids=None,
     ):
         self.settings = settings
@@ -349,6 +364,7 @@ class Processor:
         self.extra_funcs = extra_funcs or FuncTable()
         self.log = logger if logger is not None else log
         self.chown = chown
+        self.fsync = fsync
         self.ids = ids if ids is not None else (os.geteuid(), os.getegid())
         self._templates = {}  # src path -> (file signature, Template)
 
@@ -412,7 +428,8 @@ class Processor:
         return uid, gid
 
     def _stage(self, resource, content, mode):
-        """Write ``content`` to a new stage file next to the destination."""
+        """Write ``content`` to a new stage file next to the destination:
+        its path and FileInfo."""
         directory = os.path.dirname(resource.dest) or "."
         try:
             fd, staged = tempfile.mkstemp(dir=directory, prefix="." + os.path.basename(resource.dest))
@@ -421,8 +438,6 @@ class Processor:
         try:
             with os.fdopen(fd, "wb") as f:
                 f.write(content)
-                f.flush()
-                os.fsync(f.fileno())
             os.chmod(staged, mode)
         except OSError as e:
             _remove(staged)
@@ -434,12 +449,16 @@ class Processor:
             self.chown(staged, uid, gid)
         except OSError:
             pass
-        return staged
-
-    def is_config_changed(self, staged, dest):
-        """Compare stage file and destination, logging each difference as confd."""
         try:
-            wanted = file_info(staged)
+            return staged, staged_info(staged, content)
+        except OSError as e:
+            _remove(staged)
+            raise ResourceError(f"stat {staged}: {e.strerror or e}")
+
+    def is_config_changed(self, wanted, dest):
+        """Compare the stage file's FileInfo with the destination, logging
+        each difference as confd."""
+        try:
             current = file_info(dest)
         except FileNotFoundError:
             return True
@@ -503,6 +522,16 @@ class Processor:
         except OSError:
             pass
 
+    def _make_durable(self, resource):
+        try:
+            fd = os.open(resource.dest, os.O_RDONLY)
+            try:
+                self.fsync(fd)
+            finally:
+                os.close(fd)
+        except OSError as e:
+            raise ResourceError(f"sync {resource.dest}: {e.strerror or e}")
+
     def sync(self, resource, entries):
         """Render ``resource`` over ``entries`` and bring its destination up to date.
 
@@ -511,13 +540,13 @@ class Processor:
         """
         mode = self._target_mode(resource)
         content = self.render(resource, entries)
-        staged = self._stage(resource, content, mode)
+        staged, wanted = self._stage(resource, content, mode)
         keep = self.settings.keep_stage_file
         if keep:
             self.log.info("Keeping staged file: {staged}", staged=staged)
         try:
             self.log.debug("Comparing candidate config to {dest}", dest=resource.dest)
-            changed = self.is_config_changed(staged, resource.dest)
+            changed = self.is_config_changed(wanted, resource.dest)
             if self.settings.noop:
                 self.log.warn("Noop mode enabled. {dest} will not be modified", dest=resource.dest)
                 return SyncResult(resource, changed, False, staged if keep else None)
@@ -529,6 +558,7 @@ class Processor:
                 self._check(resource, staged)
             self.log.debug("Overwriting target config {dest}", dest=resource.dest)
             self._replace(resource, staged, mode)
+            self._make_durable(resource)
             if not self.settings.sync_only and resource.reload_cmd:
                 result = self._run(resource.reload_cmd)
                 if result.error is not None:

@@ -18,6 +18,7 @@ from pyconsul.template import (
     ReloadFailed,
     RenderError,
     ResourceConfigError,
+    ResourceError,
     Settings,
     SubprocessRunner,
     World,
@@ -345,6 +346,32 @@ class SyncTests(SynchronousTestCase):
         self.assertTrue(result.written)
         self.assertIn(f"{r.dest} has mode -rw-r--r-- should be -rw-r-----", self.messages())
         self.assertEqual(stat.S_IMODE(os.stat(r.dest).st_mode), 0o640)
+
+    def test_the_new_file_is_synced_before_the_reload(self):
+        steps = []
+        r = self.nginx()
+
+        def fsync(fd):
+            steps.append(("fsync", os.fstat(fd).st_ino == os.stat(r.dest).st_ino, read(r.dest)))
+
+        self.runner.on_run = lambda command: steps.append(("run", command))
+        p = Processor(self.dir.settings(), runner=self.runner, world=WORLD, logger=self.logger, fsync=fsync)
+        p.sync(r, {"/nginx/http/server/proxy": "x"})
+        self.assertEqual(steps, [("fsync", True, b"proxy_pass http://www.x;\n"), ("run", "reload nginx")])
+        p.sync(r, {"/nginx/http/server/proxy": "x"})
+        self.assertEqual(len(steps), 2)  # nothing written, nothing synced
+
+    def test_a_failing_sync_stops_before_the_reload(self):
+        def fsync(fd):
+            raise OSError(5, "input/output error")
+
+        r = self.nginx()
+        p = Processor(self.dir.settings(), runner=self.runner, world=WORLD, logger=self.logger, fsync=fsync)
+        with self.assertRaises(ResourceError) as caught:
+            p.sync(r, {"/nginx/http/server/proxy": "x"})
+        self.assertEqual(str(caught.exception), f"sync {r.dest}: input/output error")
+        self.assertEqual(self.runner.commands, [])
+        self.assertEqual(self.dir.stage_files(), [])
 
     def test_owner_applied_to_stage_file(self):
         calls = []
