@@ -34,6 +34,7 @@ from pyconsul.net.raft_transport import RaftTransport
 from pyconsul.net.rpc import RPCClientPool, RPCServerProtocol
 from pyconsul.server.endpoints import ServerEndpoints
 from pyconsul.server.membership import ServerMembership
+from pyconsul.server.reconcile import CatalogReconciler
 from pyconsul.server.server import ConsulServer
 from pyconsul.service import (
     AgentService,
@@ -148,12 +149,19 @@ def build_agent(config, reactor, reload=None):
     if config.server:
         server, pools, transport = _build_server(config, reactor, faults)
         endpoints = ServerEndpoints(
-            server, reactor, random.Random(), pool=pool, node_name=lambda node_id: _node_name(lan, node_id)
+            server,
+            reactor,
+            random.Random(),
+            pool=pool,
+            node_name=lambda node_id: _node_name(lan, node_id),
+            datacenter=config.datacenter,
         )
         mux = MuxFactory({RPC_CONSUL: lambda: RPCServerProtocol(endpoints.call), RPC_RAFT: transport.inbound})
         listeners.append(_listener("server RPC", reactor, config.bind_addr, config.ports.server, mux))
         membership = ServerMembership(config, server.driver, lan, reactor)
         extras.append(CallbackService(membership.start, membership.stop))
+        reconciler = CatalogReconciler(config.datacenter, server, lan, reactor)
+        extras.append(CallbackService(reconciler.start, reconciler.stop))
         extras.append(CallbackService(lambda: None, transport.stop))
     extras.append(CallbackService(lambda: None, pool.close))
     rpc = RPCRouter(

@@ -12,6 +12,7 @@ from pyconsul.logs import Logger
 from pyconsul.server.errors import RPCError
 
 from pyconsul.http.agent import AgentEndpoint
+from pyconsul.http.catalog import CatalogEndpoint, HealthEndpoint
 from pyconsul.http.kv import KVEndpoint
 from pyconsul.http.operator import OperatorEndpoint
 from pyconsul.http.plumbing import endpoint, index
@@ -37,6 +38,9 @@ class HTTPApi:
         self.kv = KVEndpoint(rpc, **kwargs)
         self.status = StatusEndpoint(rpc)
         self.operator = OperatorEndpoint(rpc)
+        node_name = agent.config.node_name if agent is not None else None
+        self.catalog = CatalogEndpoint(rpc, getattr(rpc, "datacenter", "dc1"), node_name)
+        self.health = HealthEndpoint(rpc, node_name)
         self.agent = AgentEndpoint(agent, clock) if agent is not None else None
         self.faults = faults  # only with -enable-fault-injection
         self.subtrees = routed_subtrees(self.app)
@@ -61,6 +65,66 @@ class HTTPApi:
     @endpoint("GET")
     def status_peers(self, call):
         return self.status.peers(call)
+
+    @app.route("/v1/catalog/register")
+    @endpoint("PUT", tenancy=(NAMESPACE, PARTITION))
+    def catalog_register(self, call):
+        return self.catalog.register(call)
+
+    @app.route("/v1/catalog/deregister")
+    @endpoint("PUT", tenancy=(NAMESPACE, PARTITION))
+    def catalog_deregister(self, call):
+        return self.catalog.deregister(call)
+
+    @app.route("/v1/catalog/datacenters")
+    @endpoint("GET")
+    def catalog_datacenters(self, call):
+        return self.catalog.datacenters(call)
+
+    @app.route("/v1/catalog/nodes")
+    @endpoint("GET", tenancy=(PARTITION,))
+    def catalog_nodes(self, call):
+        return self.catalog.nodes(call)
+
+    @app.route("/v1/catalog/services")
+    @endpoint("GET", tenancy=(NAMESPACE, PARTITION))
+    def catalog_services(self, call):
+        return self.catalog.services(call)
+
+    @app.route("/v1/catalog/service/", branch=True)
+    @endpoint("GET", tenancy=(NAMESPACE, PARTITION))
+    def catalog_service(self, call):
+        return self.catalog.service(call)
+
+    @app.route("/v1/catalog/node/", branch=True)
+    @endpoint("GET", tenancy=(NAMESPACE, PARTITION))
+    def catalog_node(self, call):
+        return self.catalog.node(call)
+
+    @app.route("/v1/catalog/node-services/", branch=True)
+    @endpoint("GET", tenancy=(NAMESPACE, PARTITION))
+    def catalog_node_services(self, call):
+        return self.catalog.node_services(call)
+
+    @app.route("/v1/health/node/", branch=True)
+    @endpoint("GET", tenancy=(NAMESPACE, PARTITION))
+    def health_node(self, call):
+        return self.health.node(call)
+
+    @app.route("/v1/health/checks/", branch=True)
+    @endpoint("GET", tenancy=(NAMESPACE, PARTITION))
+    def health_checks(self, call):
+        return self.health.checks(call)
+
+    @app.route("/v1/health/state/", branch=True)
+    @endpoint("GET", tenancy=(NAMESPACE, PARTITION))
+    def health_state(self, call):
+        return self.health.state(call)
+
+    @app.route("/v1/health/service/", branch=True)
+    @endpoint("GET", tenancy=(NAMESPACE, PARTITION))
+    def health_service(self, call):
+        return self.health.service(call)
 
     @app.route("/v1/operator/raft/configuration")
     @endpoint("GET")

@@ -70,8 +70,11 @@ class Call:
         content.seek(0, 2)
         return content.tell()
 
-    def query_meta(self, reply):
+    def query_meta(self, reply, effective_consistency=False):
         set_query_meta(self.request, reply)
+        if effective_consistency:
+            mode = "stale" if self.params.has("stale") else "consistent" if self.params.has("consistent") else "leader"
+            self.request.setHeader(b"x-consul-effective-consistency", mode.encode("ascii"))
 
     @property
     def raw_query(self):

@@ -93,6 +93,10 @@ class QueryParams:
         values = self._values.get(name)
         return values[0] if values else default
 
+    def get_all(self, name):
+        """Every value of a repeated parameter (``?tag=a&tag=b``), in order."""
+        return list(self._values.get(name, ()))
+
     def encode(self):
         """Go's Values.Encode: sorted by name, every value, query-escaped."""
         return "&".join(

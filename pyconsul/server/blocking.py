@@ -5,6 +5,10 @@ it also says what it read (``watch.key(k)``, ``watch.prefix(p)``), so that only
 writes to those keys wake it. Consul's rules: no wait unless ``index`` > 0;
 ``wait`` defaults to 5 minutes and is capped at 10; a random jitter of up to
 wait/16 spreads out clients that started together.
+
+Beyond Consul: a query woken by a write that left its answer as it was (a
+filtered listing, a tag the write did not touch) goes back to waiting, so
+its client is not sent the same answer again.
 """
 
 import attr
@@ -93,6 +97,7 @@ def blocking_query(clock, rng, registry, min_index, wait, run, before_each=None)
 
 @inlineCallbacks
 def _block(clock, registry, min_index, deadline, run, before_each):
+    first = None  # (index, result) of the first run: what the client has
     while True:
         if before_each is not None:
             ready = before_each()
@@ -100,7 +105,13 @@ def _block(clock, registry, min_index, deadline, run, before_each):
                 yield ready
         watches = WatchSet()
         index, result = run(watches)
-        if index > min_index:
+        if first is None:
+            if index > min_index:
+                returnValue((index, result))
+            first = (index, result)
+        elif index < first[0] or (index > min_index and result != first[1]):
+            # Changed, or gone (a deleted node answers a lower index):
+            # either way the client's copy is out of date.
             returnValue((index, result))
         remaining = deadline - clock.seconds()
         if remaining <= 0:

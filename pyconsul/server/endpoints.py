@@ -11,6 +11,7 @@ from twisted.internet.defer import fail, maybeDeferred
 from twisted.internet.task import deferLater
 
 from pyconsul.server.blocking import blocking_query, query_timeout_bound
+from pyconsul.server.catalog import CatalogEndpoints
 from pyconsul.server.errors import BadRequest, NoClusterLeader, RPCError, RPCNotSent, RPCUnavailable
 from pyconsul.state import commands
 
@@ -28,7 +29,13 @@ def _consistency(options):
 ANSWERED_LOCALLY = frozenset({"Status.Leader", "Status.Peers"})
 # Calls that change state: never re-sent once they may have arrived.
 WRITES = frozenset(
-    {"KVS.Apply", "Operator.RaftRemovePeerByID", "Operator.RaftRemovePeerByAddress"}
+    {
+        "KVS.Apply",
+        "Catalog.Register",
+        "Catalog.Deregister",
+        "Operator.RaftRemovePeerByID",
+        "Operator.RaftRemovePeerByAddress",
+    }
 )
 
 MAX_FORWARDS = 3  # a request that keeps meeting deposed leaders gives up
@@ -52,8 +59,9 @@ def forwarding_timeout(args):
 
 
 class ServerEndpoints:
-    def __init__(self, server, clock, rng, pool=None, node_name=lambda node_id: ""):
+    def __init__(self, server, clock, rng, pool=None, node_name=lambda node_id: "", datacenter="dc1"):
         self.server = server
+        self.datacenter = datacenter
         self.node_name = node_name  # node ID -> node name, from gossip
         self.store = server.store
         self.clock = clock
@@ -70,6 +78,7 @@ class ServerEndpoints:
             "Operator.RaftRemovePeerByID": self.raft_remove_by_id,
             "Operator.RaftRemovePeerByAddress": self.raft_remove_by_address,
         }
+        self.methods.update(CatalogEndpoints(self).methods())
 
     def call(self, method, args):
         handler = self.methods.get(method)
@@ -122,14 +131,15 @@ class ServerEndpoints:
 
     # -- reads -------------------------------------------------------------
 
-    def _read(self, args, run):
-        """The one read path: consistency, blocking, and query metadata."""
+    def _read(self, args, run, watches=None):
+        """The one read path: consistency, blocking, and query metadata.
+        ``watches``: the registry ``run`` records its reads in (KV's by default)."""
         options = args.get("QueryOptions", {})
         consistency = _consistency(options)
         d = blocking_query(
             self.clock,
             self.rng,
-            self.store.watches,
+            watches if watches is not None else self.store.watches,
             options.get("MinQueryIndex", 0),
             options.get("MaxQueryTime"),
             run,

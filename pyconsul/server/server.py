@@ -27,6 +27,7 @@ class ConsulServer:
         self.hold_timeout = hold_timeout
         self.tombstones = TombstoneGC(clock, reap=self._reap_tombstones)
         self._leader_waiters = []
+        self.leadership_listeners = []  # called with True / False as leadership comes and goes
         driver.on_leadership = self._leadership_changed
         driver.on_leader_known = self._leader_known
         fsm.on_tombstone = self.tombstones.hint
@@ -48,6 +49,8 @@ class ConsulServer:
             # A new leader does not know when existing tombstones were made:
             # it gives all of them a full TTL from now.
             self.tombstones.hint(self.store.kv.tombstones_index)
+        for listener in list(self.leadership_listeners):
+            listener(leading)
 
     def _leader_known(self):
         self._release_leader_waiters()

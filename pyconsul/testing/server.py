@@ -12,9 +12,13 @@ from pyconsul.net.gossip import GossipDriver
 from pyconsul.http.api import HTTPApi
 from pyconsul.net.raft_driver import RaftDriver
 from pyconsul.server.endpoints import ServerEndpoints
+from pyconsul.server.reconcile import CatalogReconciler
 from pyconsul.server.server import ConsulServer
 from pyconsul.state.store import FSM
 from pyconsul.storage.memory import MemoryLogStore, MemorySnapshotStore
+
+
+NODE_ID = "2ef7cbd8-9ee5-4a2d-8a34-0a3a8b3c1d42"
 
 
 class InMemoryServer:
@@ -42,13 +46,16 @@ class InMemoryServer:
             snapshot_threshold=snapshot_threshold,
         )
         self.server = ConsulServer(driver=self.driver, fsm=self.fsm, clock=self.clock)
-        self.endpoints = ServerEndpoints(self.server, self.clock, self.rng)
+        self.endpoints = ServerEndpoints(self.server, self.clock, self.rng, datacenter=datacenter)
         self.rpc = RPCRouter(datacenter, self.endpoints)
         self.config, _ = build({"datacenter": datacenter}, dev=True, hostname="node-1")
         # Gossip that never touches a socket: no peers, so nothing is sent.
         node = SerfNode("node-1", ("127.0.0.1", 8301), rng=self.rng, now=self.clock.seconds(),
-                        tags={"role": "consul", "dc": datacenter, "build": "1.10.3:x", "vsn": "2"})
+                        tags={"role": "consul", "dc": datacenter, "build": "1.10.3:x", "vsn": "2",
+                              "id": NODE_ID, "port": "8300", "raft_vsn": "3"})
         self.lan = GossipDriver(node, self.clock)
+        self.reconciler = CatalogReconciler(datacenter, self.server, self.lan, self.clock)
+        self.reconciler.start()
         self.stopped = []
         self.agent = Agent(self.config, self.lan, self.server, shutdown=lambda: self.stopped.append(1))
         self.http = HTTPApi(self.rpc, agent=self.agent, clock=self.clock)
