@@ -7,9 +7,13 @@ It returns the exit status.
 """
 
 import os
+import queue
 import signal
+import threading
 
+from twisted.internet.defer import Deferred
 from twisted.logger import Logger, globalLogBeginner
+from twisted.python.failure import Failure
 
 from pyconsul.template.confdlog import ConfdLogObserver
 from pyconsul.template.consul import ConsulKV, NodeAddressError, parse_node
@@ -39,6 +43,44 @@ def load(settings):
     return resources, errors
 
 
+class SyncThread:
+    """The one thread syncs run in (they run one batch at a time anyway).
+
+    Calling it with ``(function, *args)`` queues the call and returns a
+    Deferred that fires on the reactor thread with its result. Lighter on
+    the way to a render than the reactor's thread pool; stopped (after the
+    call at hand) when the reactor shuts down.
+    """
+
+    def __init__(self, reactor):
+        self.reactor = reactor
+        self._calls = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._work, name="pyconsul-template-sync", daemon=True)
+        self._thread.start()
+
+    def __call__(self, function, *args):
+        d = Deferred()
+        self._calls.put((d, function, args))
+        return d
+
+    def stop(self):
+        self._calls.put(None)
+        self._thread.join()
+
+    def _work(self):
+        while True:
+            call = self._calls.get()
+            if call is None:
+                return
+            d, function, args = call
+            try:
+                result = function(*args)
+            except BaseException:
+                self.reactor.callFromThread(d.errback, Failure())
+            else:
+                self.reactor.callFromThread(d.callback, result)
+
+
 class TemplateApp:
     """One run: builds the parts from the config and drives the mode."""
 
@@ -54,14 +96,9 @@ class TemplateApp:
         return ConsulKV(self.reactor, nodes, token=self.config.token)
 
     def _runner(self):
-        from twisted.internet.threads import deferToThreadPool
-
-        pool = self.reactor.getThreadPool()
-
-        def in_thread(function, *args):
-            return deferToThreadPool(self.reactor, pool, function, *args)
-
-        return SyncRunner(Processor(self.config.settings), in_thread)
+        thread = SyncThread(self.reactor)
+        self.reactor.addSystemEventTrigger("during", "shutdown", thread.stop)
+        return SyncRunner(Processor(self.config.settings), thread)
 
     def start(self):
         """Called once the reactor runs."""

@@ -13,8 +13,8 @@
   quiet for a while (:class:`Quiescence`).
 
 Syncing (files, commands) blocks, so :class:`SyncRunner` hands it to
-``run_in_thread`` (``deferToThread`` in the program, a direct call in tests),
-one batch at a time.
+``run_in_thread`` (a :class:`~pyconsul.template.app.SyncThread` in the
+program, a direct call in tests), one batch at a time.
 """
 
 from twisted.internet.defer import DeferredList
