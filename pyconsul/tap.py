@@ -20,6 +20,7 @@ from pyconsul import config as agent_config
 from pyconsul import logs
 from pyconsul.agent.agent import Agent, build_tag
 from pyconsul.agent.router import RPCRouter, server_addresses
+from pyconsul.agent.shared import SharedReads
 from pyconsul.codec.gossip import Keyring
 from pyconsul.core.serf.node import SerfNode
 from pyconsul.core.serf.tags import consul_tags
@@ -172,7 +173,7 @@ def build_agent(config, reactor, reload=None):
     )
     agent = Agent(config, lan, server, shutdown=reactor.stop, rpc=rpc, clock=reactor)
     api = HTTPApi(
-        rpc,
+        SharedReads(rpc),
         agent=agent,
         clock=reactor,
         max_value_size=config.kv_max_value_size,

@@ -5,7 +5,8 @@ from pyconsul.golang import gostruct
 from pyconsul.golang.gostruct import BOOL, INT, STRING, ANY, List, Map, StringMap, Struct
 from pyconsul.http import shapes
 from pyconsul.http.request import BadRequest
-from pyconsul.http.response import json_body
+from pyconsul.http.response import RenderCache, json_body
+from pyconsul.golang import json as go_json
 
 # The request bodies as Consul's Go structs declare them (structs.RegisterRequest...).
 SERVICE_ADDRESS = Struct("structs.ServiceAddress", {"Address": STRING, "Port": INT})
@@ -72,20 +73,38 @@ def _name(call, prefix, missing):
     return name
 
 
+def render_json(cache, call, kind, payload, shape):
+    """``shape(payload)`` as JSON, rendered once per payload object."""
+    call.request.setHeader(b"content-type", b"application/json")
+
+    def render():
+        value = shape(payload)
+        text = go_json.marshal_indent(value, "    ") if call.pretty else go_json.marshal(value)
+        return text.encode("utf-8")
+
+    return cache.body(kind, call.pretty, payload, render)
+
+
+def answer_read(rpc, cache, call, method, args, payload_field, shape):
+    """The one path of catalog and health reads: RPC, query headers, JSON."""
+
+    def answer(reply):
+        call.query_meta(reply, effective_consistency=True)
+        return render_json(cache, call, method, reply[payload_field], shape)
+
+    return rpc.call(method, args).addCallback(answer)
+
+
 class CatalogEndpoint:
-    def __init__(self, rpc, datacenter, node_name=None):
+    def __init__(self, rpc, datacenter, node_name=None, cache=None):
         self.rpc = rpc
         self.datacenter = datacenter
         self.node_name = node_name  # this agent's node, for ?near=_agent
+        self.cache = cache or RenderCache()
 
-    def _read(self, call, method, render, **args):
-        d = self.rpc.call(method, read_args(call, self.node_name, **args))
-
-        def answer(reply):
-            call.query_meta(reply, effective_consistency=True)
-            return json_body(call.request, render(reply), call.pretty)
-
-        return d.addCallback(answer)
+    def _read(self, call, method, payload_field, shape, **args):
+        args = read_args(call, self.node_name, **args)
+        return answer_read(self.rpc, self.cache, call, method, args, payload_field, shape)
 
     # -- writes ----------------------------------------------------------------
 
@@ -115,55 +134,50 @@ class CatalogEndpoint:
         return d.addCallback(lambda names: json_body(call.request, names, call.pretty))
 
     def nodes(self, call):
-        return self._read(call, "Catalog.ListNodes", lambda r: [shapes.node(n) for n in r["Nodes"]])
+        return self._read(call, "Catalog.ListNodes", "Nodes", lambda nodes: [shapes.node(n) for n in nodes])
 
     def services(self, call):
-        return self._read(call, "Catalog.ListServices", lambda r: r["Services"])
+        return self._read(call, "Catalog.ListServices", "Services", lambda services: services)
 
     def service(self, call):
         name = _name(call, "/v1/catalog/service/", "Missing service name")
-        return self._read(call, "Catalog.ServiceNodes",
-                          lambda r: [shapes.service_node(s) for s in r["ServiceNodes"]],
+        return self._read(call, "Catalog.ServiceNodes", "ServiceNodes",
+                          lambda entries: [shapes.service_node(s) for s in entries],
                           ServiceName=name, **tag_args(call))
 
     def node(self, call):
         name = _name(call, "/v1/catalog/node/", "Missing node name")
 
-        def render(reply):
-            found = reply["NodeServices"]
+        def shape(found):
             if found is None:
                 return None
             services = {sid: shapes.node_service(s, tags_default=[]) for sid, s in found["Services"].items()}
             return {"Node": shapes.node(found["Node"]), "Services": services}
 
-        return self._read(call, "Catalog.NodeServices", render, Node=name)
+        return self._read(call, "Catalog.NodeServices", "NodeServices", shape, Node=name)
 
     def node_services(self, call):
         name = _name(call, "/v1/catalog/node-services/", "Missing node name")
 
-        def render(reply):
-            found = reply["NodeServices"]
+        def shape(found):
             if found is None:
                 return {"Node": None, "Services": []}
             return {"Node": shapes.node(found["Node"]),
                     "Services": [shapes.node_service(s, tags_default=[]) for s in found["Services"]]}
 
-        return self._read(call, "Catalog.NodeServiceList", render, Node=name)
+        return self._read(call, "Catalog.NodeServiceList", "NodeServices", shape, Node=name)
 
 
 class HealthEndpoint:
-    def __init__(self, rpc, node_name=None):
+    def __init__(self, rpc, node_name=None, cache=None):
         self.rpc = rpc
         self.node_name = node_name
+        self.cache = cache or RenderCache()
 
     def _checks(self, call, method, **args):
-        d = self.rpc.call(method, read_args(call, self.node_name, **args))
-
-        def answer(reply):
-            call.query_meta(reply, effective_consistency=True)
-            return json_body(call.request, [shapes.check(c) for c in reply["HealthChecks"]], call.pretty)
-
-        return d.addCallback(answer)
+        args = read_args(call, self.node_name, **args)
+        return answer_read(self.rpc, self.cache, call, method, args, "HealthChecks",
+                           lambda checks: [shapes.check(c) for c in checks])
 
     def node(self, call):
         return self._checks(call, "Health.NodeChecks", Node=_name(call, "/v1/health/node/", "Missing node name"))
@@ -178,13 +192,8 @@ class HealthEndpoint:
     def service(self, call):
         name = _name(call, "/v1/health/service/", "Missing service name")
         args = read_args(call, self.node_name, ServiceName=name, PassingOnly=_passing(call), **tag_args(call))
-        d = self.rpc.call("Health.ServiceNodes", args)
-
-        def answer(reply):
-            call.query_meta(reply, effective_consistency=True)
-            return json_body(call.request, [shapes.check_service_node(e) for e in reply["Nodes"]], call.pretty)
-
-        return d.addCallback(answer)
+        return answer_read(self.rpc, self.cache, call, "Health.ServiceNodes", args, "Nodes",
+                           lambda entries: [shapes.check_service_node(e) for e in entries])
 
 
 def _passing(call):

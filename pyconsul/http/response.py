@@ -29,6 +29,31 @@ def json_body(request, value, pretty=False):
     return text.encode("utf-8")
 
 
+class RenderCache:
+    """The JSON of recent answers, by the reply they rendered.
+
+    Replies that are one object for many requests (a read shared by many
+    watchers, an answer the server keeps until its views change) are
+    rendered once. Entries hold their reply, so an identity is never reused
+    while it is a key.
+    """
+
+    def __init__(self, size=1024):
+        self.size = size
+        self._entries = {}
+
+    def body(self, kind, pretty, payload, render):
+        key = (kind, pretty, id(payload))
+        cached = self._entries.get(key)
+        if cached is not None and cached[0] is payload:
+            return cached[1]
+        body = render()
+        if len(self._entries) >= self.size:
+            del self._entries[next(iter(self._entries))]  # the oldest
+        self._entries[key] = (payload, body)
+        return body
+
+
 def error_body(request, status, message):
     request.setResponseCode(status)
     request.setHeader(b"content-type", ERROR_CONTENT_TYPE)

@@ -9,6 +9,8 @@ expression, node-meta filters, tags and ``passing`` are applied here, on the
 server, so that a filtered query too wakes only when its own answer changes.
 """
 
+import json
+
 from pyconsul.server.errors import BadRequest, RPCError
 from pyconsul.state import commands
 from pyconsul.state.records import PASSING
@@ -30,6 +32,15 @@ def _filter(args, record_type):
         return bexpr.compile_filter(expression, getattr(bexpr.schemas, record_type))
     except bexpr.FilterError as error:
         raise BadRequest(str(error))
+
+
+def _marks(catalog, views):
+    """What must not change for a remembered answer to hold: the index of
+    every view it read (and of the tables, for a view that does not exist)."""
+    marks = tuple(catalog.view_index.get(view) for view in views)
+    if None in marks:
+        marks += tuple(catalog.table_index.values())
+    return marks
 
 
 def _keep(found, compiled):
@@ -78,10 +89,30 @@ def all_passing(checks):
     return all(check["Status"] == PASSING for check in checks)
 
 
+class _Recorder:
+    """Passes a query's watches on, and remembers the views it read."""
+
+    def __init__(self, watch):
+        self.watch = watch
+        self.views = []
+
+    def key(self, view):
+        self.views.append(view)
+        self.watch.key(view)
+
+
+MEMO_SIZE = 1024
+
+
 class CatalogEndpoints:
+    """Reads keep their last answer per query until a view it read changes:
+    a repeated read is computed (and, by the HTTP layer, rendered) once per
+    change, however often it is asked."""
+
     def __init__(self, endpoints):
         self.endpoints = endpoints
         self.server = endpoints.server
+        self._memo = {}  # query -> (catalog, marks, views, (index, result))
 
     @property
     def catalog(self):
@@ -103,8 +134,25 @@ class CatalogEndpoints:
             "Health.ServiceNodes": self.health_service_nodes,
         }
 
-    def _read(self, args, run):
-        return self.endpoints._read(args, run, watches=self.endpoints.store.catalog_watches)
+    def _read(self, method, args, run):
+        query = method + json.dumps({k: v for k, v in args.items() if k != "QueryOptions"}, sort_keys=True,
+                                    default=repr)
+
+        def remembered(watch):
+            catalog = self.catalog
+            entry = self._memo.get(query)
+            if entry is not None and entry[0] is catalog and entry[1] == _marks(catalog, entry[2]):
+                for view in entry[2]:
+                    watch.key(view)
+                return entry[3]
+            recorder = _Recorder(watch)
+            outcome = run(recorder)
+            if len(self._memo) >= MEMO_SIZE:
+                del self._memo[next(iter(self._memo))]
+            self._memo[query] = (catalog, _marks(catalog, recorder.views), recorder.views, outcome)
+            return outcome
+
+        return self.endpoints._read(args, remembered, watches=self.endpoints.store.catalog_watches)
 
     # -- writes ----------------------------------------------------------------
 
@@ -140,7 +188,7 @@ class CatalogEndpoints:
             found = [n for n in self.catalog.nodes.values() if _meta_matches(n["Meta"], meta)]
             return self.catalog.index_of(("nodes",), "nodes"), {"Nodes": _keep(found, compiled)}
 
-        return self._read(args, run)
+        return self._read("Catalog.ListNodes", args, run)
 
     def list_services(self, args):
         meta = args.get("NodeMetaFilters")
@@ -160,7 +208,7 @@ class CatalogEndpoints:
                 services = catalog.service_names()
             return catalog.index_of(("services",), "services"), {"Services": services}
 
-        return self._read(args, run)
+        return self._read("Catalog.ListServices", args, run)
 
     def service_nodes(self, args):
         name = _service_name(args)
@@ -178,7 +226,7 @@ class CatalogEndpoints:
             ]
             return self.catalog.index_of(view, "nodes", "services"), {"ServiceNodes": _keep(found, compiled)}
 
-        return self._read(args, run)
+        return self._read("Catalog.ServiceNodes", args, run)
 
     def node_services(self, args):
         return self._node_services(args, as_list=False)
@@ -204,7 +252,7 @@ class CatalogEndpoints:
                 services = {service["ID"]: service for service in services}
             return index, {"NodeServices": {"Node": node, "Services": services}}
 
-        return self._read(args, run)
+        return self._read("Catalog.NodeServiceList" if as_list else "Catalog.NodeServices", args, run)
 
     # -- health reads --------------------------------------------------------------
 
@@ -222,7 +270,7 @@ class CatalogEndpoints:
                 found = [c for c in found if _meta_matches(self.catalog.node(c["Node"])["Meta"], meta)]
             return self.catalog.index_of(view, "checks"), {"HealthChecks": _keep(found, compiled)}
 
-        return self._read(args, run)
+        return self._read("Health.ChecksInState", args, run)
 
     def node_checks(self, args):
         node_name = args.get("Node") or ""
@@ -236,7 +284,7 @@ class CatalogEndpoints:
             found = self.catalog.node_checks(node_name)
             return self.catalog.index_of(view, "checks"), {"HealthChecks": _keep(found, compiled)}
 
-        return self._read(args, run)
+        return self._read("Health.NodeChecks", args, run)
 
     def service_checks(self, args):
         name = _service_name(args)
@@ -251,7 +299,7 @@ class CatalogEndpoints:
                 found = [c for c in found if _meta_matches(self.catalog.node(c["Node"])["Meta"], meta)]
             return self.catalog.index_of(view, "nodes", "services", "checks"), {"HealthChecks": _keep(found, compiled)}
 
-        return self._read(args, run)
+        return self._read("Health.ServiceChecks", args, run)
 
     def health_service_nodes(self, args):
         name = _service_name(args)
@@ -273,7 +321,7 @@ class CatalogEndpoints:
                 found.append({"Node": node, "Service": service, "Checks": checks})
             return self.catalog.index_of(view, "nodes", "services", "checks"), {"Nodes": _keep(found, compiled)}
 
-        return self._read(args, run)
+        return self._read("Health.ServiceNodes", args, run)
 
 
 def _service_name(args):

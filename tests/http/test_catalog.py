@@ -2,6 +2,7 @@
 
 import json
 
+from pyconsul.http import shapes
 from tests.http.test_kv import APITestCase
 
 REDIS = {
@@ -202,3 +203,26 @@ class BlockingTests(CatalogTestCase):
         response, content = self.finished(waiting)
         self.assertEqual(content, b"null")
         self.assertEqual(self.header(response, "X-Consul-Index"), "1")
+
+
+class RenderOnceTests(CatalogTestCase):
+    def test_a_repeated_read_is_rendered_once_per_change(self):
+        self.register(REDIS)
+        rendered = []
+
+        def counting(entry):
+            rendered.append(entry["Service"]["ID"])
+            return original(entry)
+
+        original = shapes.check_service_node
+        self.patch(shapes, "check_service_node", counting)
+        first, _ = self.get("/v1/health/service/redis")
+        second, _ = self.get("/v1/health/service/redis")
+        self.assertEqual((first, rendered), (second, ["redis1"]))
+        self.get("/v1/health/service/redis?pretty")  # another rendering of the same answer
+        self.register({"Node": "db1", "Address": "10.0.0.5", "Service": {"Service": "db"}})
+        self.get("/v1/health/service/redis")  # another service changed: still the same answer
+        self.assertEqual(rendered, ["redis1", "redis1"])
+        self.set_check("ext1", "redis-check", "warning", service_id="redis1")
+        third, _ = self.get("/v1/health/service/redis")
+        self.assertEqual((third[0]["Checks"][0]["Status"], rendered), ("warning", ["redis1", "redis1", "redis1"]))

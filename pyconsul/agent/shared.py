@@ -1,0 +1,53 @@
+"""One upstream read for many identical local ones.
+
+Applications often watch the same thing many times over (every worker of a
+service watching its upstreams, every template watching one prefix). The
+agent sends identical reads that are under way at the same time to the
+servers once, and gives every caller the same answer: 5,000 blocking
+watchers of one service cost the servers one query, and their answer is
+rendered once (the HTTP layer recognises the shared reply).
+"""
+
+import json
+
+from twisted.internet.defer import Deferred
+
+# Reads whose answers depend only on their arguments.
+SHAREABLE = frozenset({
+    "KVS.Get", "KVS.List", "KVS.ListKeys",
+    "Catalog.ListNodes", "Catalog.ListServices", "Catalog.ServiceNodes", "Catalog.NodeServices",
+    "Catalog.NodeServiceList", "Health.ChecksInState", "Health.NodeChecks", "Health.ServiceChecks",
+    "Health.ServiceNodes",
+})
+
+
+def _key(method, args):
+    return method, json.dumps(args, sort_keys=True, default=repr)
+
+
+class SharedReads:
+    """Wraps an RPC router: same interface, identical reads in flight shared."""
+
+    def __init__(self, rpc):
+        self.rpc = rpc
+        self.datacenter = rpc.datacenter
+        self._in_flight = {}  # key -> [waiting Deferreds]
+        self.upstream_calls = 0  # for tests and benchmarks
+
+    def call(self, method, args):
+        if method not in SHAREABLE:
+            return self.rpc.call(method, args)
+        key = _key(method, args)
+        waiting = Deferred()
+        if key in self._in_flight:
+            self._in_flight[key].append(waiting)
+            return waiting
+        self._in_flight[key] = [waiting]
+        self.upstream_calls += 1
+        self.rpc.call(method, args).addBoth(self._answer, key)
+        return waiting
+
+    def _answer(self, result, key):
+        for waiting in self._in_flight.pop(key):
+            waiting.callback(result)
+        return None  # a failure has been handed to every caller

@@ -1,0 +1,57 @@
+"""Identical reads in flight at the same time reach the servers once."""
+
+from twisted.internet.defer import Deferred
+from twisted.trial.unittest import SynchronousTestCase
+
+from pyconsul.agent.shared import SharedReads
+from pyconsul.server.errors import RPCError
+
+
+class RecordingRPC:
+    datacenter = "dc1"
+
+    def __init__(self):
+        self.calls = []
+
+    def call(self, method, args):
+        d = Deferred()
+        self.calls.append((method, args, d))
+        return d
+
+
+def blocking(index, service="web"):
+    return {"ServiceName": service, "QueryOptions": {"MinQueryIndex": index, "MaxQueryTime": 60.0}}
+
+
+class SharedReadsTests(SynchronousTestCase):
+    def setUp(self):
+        self.rpc = RecordingRPC()
+        self.shared = SharedReads(self.rpc)
+
+    def test_many_watchers_one_upstream_query_one_reply(self):
+        waiting = [self.shared.call("Health.ServiceNodes", blocking(7)) for _ in range(5000)]
+        self.assertEqual(len(self.rpc.calls), 1)
+        reply = {"Index": 8, "Nodes": []}
+        self.rpc.calls[0][2].callback(reply)
+        self.assertTrue(all(self.successResultOf(d) is reply for d in waiting))
+        # Once answered, the next identical read goes upstream again.
+        self.shared.call("Health.ServiceNodes", blocking(7))
+        self.assertEqual(len(self.rpc.calls), 2)
+
+    def test_different_reads_are_not_shared(self):
+        self.shared.call("Health.ServiceNodes", blocking(7))
+        self.shared.call("Health.ServiceNodes", blocking(8))
+        self.shared.call("Health.ServiceNodes", blocking(7, service="db"))
+        self.shared.call("Catalog.ServiceNodes", blocking(7))
+        self.assertEqual(len(self.rpc.calls), 4)
+
+    def test_writes_are_never_shared(self):
+        self.shared.call("Catalog.Register", {"Node": "n"})
+        self.shared.call("Catalog.Register", {"Node": "n"})
+        self.assertEqual(len(self.rpc.calls), 2)
+
+    def test_a_failure_reaches_every_caller(self):
+        waiting = [self.shared.call("KVS.Get", {"Key": "k"}) for _ in range(3)]
+        self.rpc.calls[0][2].errback(RPCError("No cluster leader"))
+        for d in waiting:
+            self.assertEqual(str(self.failureResultOf(d, RPCError).value), "No cluster leader")
