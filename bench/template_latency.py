@@ -1,20 +1,25 @@
 #!/usr/bin/env python3
 """How fast ``pyconsul template`` follows a KV change, and what it costs the agent.
 
-    python bench/template_latency.py [--changes 100] [--interval 2] [--templates 50]
+    python bench/template_latency.py [--changes 100] [--templates 50] [--wait 20ms] [--no-interval]
 
-1. Latency: a dev agent and ``pyconsul template`` with one resource whose
-   reload_cmd copies the rendered file into a FIFO that this script reads.
-   For each of --changes changes: PUT a new value, and time until the
-   reload_cmd has written that value -- i.e. render, check, rename and
-   reload all done. Once in watch mode (the default) and once with
-   ``-interval`` (where each PUT comes at a random moment of the polling
-   period, as real changes do). Prints median and p99.
-2. Agent load: --templates resources reading the same prefix, rendering one
-   key. The agent runs with debug logging, which writes a line per HTTP
-   request; the script counts the KV GETs for that prefix while the store
-   is idle, and while it changes (each change waited for in every file).
-   In watch mode and in interval mode.
+Each run starts a dev agent and ``pyconsul template``, PUTs --changes new
+values one at a time at random gaps (--gap-min to --gap-max seconds), and
+times each from the PUT's answer until the destination file holds the new
+value (the file is polled every --poll seconds). Figures are median, p90 and
+p99 (nearest rank) in milliseconds.
+
+1. Reaction time of one template (``{{getv "/bench/value"}}``) in watch
+   mode, the default; then with ``-wait=<--wait>`` for comparison (skipped
+   with ``--wait ""``); then with ``-interval`` (each PUT at a random moment
+   of the polling period), unless --no-interval.
+2. Fan-out: --templates resources reading the same prefix, each rendering
+   one key, in watch mode: time until the first and until the last of the
+   files holds the value. The agent runs with debug logging, which writes a
+   line per HTTP request, so the script also counts the KV GETs for that
+   prefix: per change (one blocking query answered, one asked again) and
+   per second while the store is idle.
+3. The same agent-load count in interval mode, unless --no-interval.
 
 Needs this checkout on PYTHONPATH (done here) and Twisted installed.
 """
@@ -23,7 +28,6 @@ import argparse
 import json
 import os
 import random
-import select
 import shutil
 import signal
 import statistics
@@ -111,7 +115,9 @@ class DevAgent:
             return False
 
     def put(self, key, value):
+        """PUT ``value``; returns the moment its answer came."""
         self.request("PUT", "/v1/kv/" + key, value.encode())
+        return time.perf_counter()
 
     def kv_gets(self, prefix):
         """KV GETs for ``prefix`` the agent has logged (debug logging)."""
@@ -119,15 +125,13 @@ class DevAgent:
             return f.read().count(b"HTTP GET /v1/kv/%s?" % prefix.encode())
 
 
-def write_resource(confdir, name, keys, dest, template, reload_cmd=""):
+def write_resource(confdir, name, keys, dest, template):
     os.makedirs(os.path.join(confdir, "conf.d"), exist_ok=True)
     os.makedirs(os.path.join(confdir, "templates"), exist_ok=True)
     with open(os.path.join(confdir, "templates", name + ".tmpl"), "w") as f:
         f.write(template)
     lines = ["[template]", 'src = "%s.tmpl"' % name, "dest = %s" % json.dumps(dest),
              "keys = [%s]" % ", ".join(json.dumps(k) for k in keys)]
-    if reload_cmd:
-        lines.append("reload_cmd = %s" % json.dumps(reload_cmd))
     with open(os.path.join(confdir, "conf.d", name + ".toml"), "w") as f:
         f.write("\n".join(lines) + "\n")
 
@@ -137,104 +141,79 @@ def start_template(processes, workdir, name, confdir, agent, mode_flags):
     return processes.start(argv, os.path.join(workdir, "template-%s.log" % name), workdir)
 
 
-class Fifo:
-    """Lines written by reload_cmd, timed as they arrive."""
+class Files:
+    """Polls destination files until each holds an expected text.
 
-    def __init__(self, path):
-        os.mkfifo(path)
-        self.path = path
-        # Read-write, so the pipe stays open between writers.
-        self.fd = os.open(path, os.O_RDWR | os.O_NONBLOCK)
-        self.buffer = b""
+    A file is replaced by a rename, so a new inode or mtime is the cue to
+    read it again; unchanged files cost one stat per poll.
+    """
 
-    def next_line(self, timeout):
-        deadline = time.monotonic() + timeout
-        while b"\n" not in self.buffer:
-            left = deadline - time.monotonic()
-            if left <= 0 or not select.select([self.fd], [], [], left)[0]:
-                raise SystemExit("no reload within %.0f s" % timeout)
-            self.buffer += os.read(self.fd, 65536)
-        line, self.buffer = self.buffer.split(b"\n", 1)
-        return time.perf_counter(), line.decode()
+    def __init__(self, paths, poll):
+        self.paths = list(paths)
+        self.poll = poll
+        self.seen = {}  # path -> (inode, mtime) last read
 
+    def _holds(self, path, expected):
+        try:
+            st = os.stat(path)
+        except FileNotFoundError:
+            return False
+        stamp = (st.st_ino, st.st_mtime_ns)
+        if self.seen.get(path) == stamp:
+            return False
+        with open(path, "rb") as f:
+            if f.read() != expected:
+                self.seen[path] = stamp
+                return False
+        self.seen[path] = stamp
+        return True
 
-def measure_latency(processes, workdir, mode_flags, changes, random_phase, seed):
-    name = "latency" + ("-".join(mode_flags) or "-watch")
-    agent = DevAgent(processes, workdir, LATENCY_ADDRESS)
-    confdir = os.path.join(workdir, name)
-    dest = os.path.join(workdir, name + ".out")
-    fifo = Fifo(os.path.join(workdir, name + ".fifo"))
-    write_resource(confdir, "value", ["/bench"], dest, '{{getv "/bench/value"}}\n',
-                   reload_cmd="cat %s > %s" % (dest, fifo.path))
-    template = start_template(processes, workdir, name, confdir, agent, mode_flags)
-    agent.put("bench/value", "start")
-    wait_for_value(fifo, "start")
-    rng = random.Random(seed)
-    period = float(mode_flags[1]) if random_phase else 0
-    latencies = []
-    for n in range(changes):
-        if random_phase:
-            time.sleep(rng.uniform(0, period))
-        value = "v%d" % n
-        started = time.perf_counter()
-        agent.put("bench/value", value)
-        finished = wait_for_value(fifo, value, timeout=period + 30)
-        latencies.append(finished - started)
-    processes.stop(template)
-    processes.stop(agent.process)
-    return latencies
-
-
-def wait_for_value(fifo, value, timeout=30):
-    while True:
-        moment, line = fifo.next_line(timeout)
-        if line == value:
-            return moment
-
-
-def measure_load(processes, workdir, mode_flags, templates, idle_seconds, changes):
-    name = "load" + ("-".join(mode_flags) or "-watch")
-    agent = DevAgent(processes, workdir, LOAD_ADDRESS, debug=True)
-    confdir = os.path.join(workdir, name)
-    outdir = os.path.join(workdir, name + "-out")
-    os.makedirs(outdir)
-    dests = [os.path.join(outdir, "t%02d" % n) for n in range(templates)]
-    for n, dest in enumerate(dests):
-        write_resource(confdir, "t%02d" % n, ["/rate"], dest, '{{getv "/rate/value"}}\n')
-    agent.put("rate/value", "start")
-    template = start_template(processes, workdir, name, confdir, agent, mode_flags)
-
-    def everywhere(value):
+    def wait_for(self, value, timeout):
+        """Waits until every file holds ``value``; the moments the first and
+        the last did."""
         expected = (value + "\n").encode()
+        pending, first = list(self.paths), None
+        deadline = time.monotonic() + timeout
+        while True:
+            pending = [p for p in pending if not self._holds(p, expected)]
+            now = time.perf_counter()
+            if first is None and len(pending) < len(self.paths):
+                first = now
+            if not pending:
+                return first, now
+            if time.monotonic() > deadline:
+                raise SystemExit("%d files still without %r after %.0f s" % (len(pending), value, timeout))
+            time.sleep(self.poll)
 
-        def check():
-            for dest in dests:
-                try:
-                    with open(dest, "rb") as f:
-                        if f.read() != expected:
-                            return False
-                except FileNotFoundError:
-                    return False
-            return True
 
-        return check
+class Run:
+    """A dev agent and ``pyconsul template`` rendering ``templates`` files
+    from the one key ``<prefix>/value``."""
 
-    wait_for(everywhere("start"), timeout=60, what="every template rendered")
-    time.sleep(0.5)  # let the first requests finish and be logged
-    before, started = agent.kv_gets("rate"), time.monotonic()
-    time.sleep(idle_seconds)
-    idle_rate = (agent.kv_gets("rate") - before) / (time.monotonic() - started)
+    def __init__(self, processes, workdir, name, address, prefix, templates, mode_flags, poll, debug=False):
+        self.processes = processes
+        self.prefix = prefix
+        self.agent = DevAgent(processes, workdir, address, debug=debug)
+        confdir = os.path.join(workdir, name)
+        outdir = os.path.join(workdir, name + "-out")
+        os.makedirs(outdir)
+        dests = [os.path.join(outdir, "t%02d" % n) for n in range(templates)]
+        for n, dest in enumerate(dests):
+            write_resource(confdir, "t%02d" % n, ["/" + prefix], dest, '{{getv "/%s/value"}}\n' % prefix)
+        self.files = Files(dests, poll)
+        self.agent.put(prefix + "/value", "start")
+        self.template = start_template(processes, workdir, name, confdir, self.agent, mode_flags)
+        self.files.wait_for("start", timeout=60)
 
-    before, started = agent.kv_gets("rate"), time.monotonic()
-    for n in range(changes):
-        agent.put("rate/value", "c%d" % n)
-        wait_for(everywhere("c%d" % n), timeout=60, what="change %d in every file" % n)
-    elapsed = time.monotonic() - started
-    time.sleep(0.2)  # the watch's next query is logged when it returns; count up to now
-    busy = agent.kv_gets("rate") - before
-    processes.stop(template)
-    processes.stop(agent.process)
-    return idle_rate, busy / changes, busy / elapsed
+    def change(self, value, timeout):
+        """PUT ``value``: seconds until the first and until the last file held it."""
+        answered = self.agent.put(self.prefix + "/value", value)
+        first, last = self.files.wait_for(value, timeout)
+        return first - answered, last - answered
+
+    def stop(self):
+        self.processes.stop(self.template)
+        self.processes.stop(self.agent.process)
 
 
 def percentile(values, fraction):
@@ -243,38 +222,113 @@ def percentile(values, fraction):
     return ordered[rank - 1]
 
 
+def figures(seconds):
+    ms = [x * 1000 for x in seconds]
+    return "median %6.2f ms   p90 %6.2f ms   p99 %6.2f ms   (min %.2f, max %.2f)" % (
+        statistics.median(ms), percentile(ms, 0.90), percentile(ms, 0.99), min(ms), max(ms))
+
+
+def measure_reaction(processes, workdir, args, label, mode_flags, period=0.0):
+    """Seconds from each PUT's answer until the one file held its value."""
+    run = Run(processes, workdir, "latency-" + label.replace(" ", "").replace("=", ""), LATENCY_ADDRESS,
+              "bench", 1, mode_flags, args.poll)
+    rng = random.Random(args.seed)
+    latencies = []
+    try:
+        for n in range(args.changes):
+            time.sleep(rng.uniform(0, period) if period else rng.uniform(args.gap_min, args.gap_max))
+            latencies.append(run.change("v%d" % n, timeout=period + 30)[1])
+    finally:
+        run.stop()
+    return latencies
+
+
+def measure_fan_out(processes, workdir, args):
+    """(first-file and last-file seconds per change, GETs per change, idle GETs/s)."""
+    run = Run(processes, workdir, "fanout", LOAD_ADDRESS, "fan", args.templates, [], args.poll, debug=True)
+    rng = random.Random(args.seed)
+    firsts, lasts = [], []
+    try:
+        time.sleep(0.5)  # let the first requests finish and be logged
+        before, started = run.agent.kv_gets("fan"), time.monotonic()
+        time.sleep(args.idle)
+        idle_rate = (run.agent.kv_gets("fan") - before) / (time.monotonic() - started)
+        before = run.agent.kv_gets("fan")
+        for n in range(args.changes):
+            time.sleep(rng.uniform(args.gap_min, args.gap_max))
+            first, last = run.change("f%d" % n, timeout=60)
+            firsts.append(first)
+            lasts.append(last)
+        time.sleep(0.2)  # the watch's next query is logged when it returns; count up to now
+        per_change = (run.agent.kv_gets("fan") - before) / args.changes
+    finally:
+        run.stop()
+    return firsts, lasts, per_change, idle_rate
+
+
+def measure_interval_load(processes, workdir, args):
+    """GETs per second while idle and per change, in interval mode."""
+    flags = ["-interval", str(args.interval)]
+    run = Run(processes, workdir, "load-interval", LOAD_ADDRESS, "rate", args.templates, flags, args.poll,
+              debug=True)
+    try:
+        time.sleep(0.5)
+        before, started = run.agent.kv_gets("rate"), time.monotonic()
+        time.sleep(args.idle)
+        idle_rate = (run.agent.kv_gets("rate") - before) / (time.monotonic() - started)
+        before, started = run.agent.kv_gets("rate"), time.monotonic()
+        changes = max(1, args.changes // 10)
+        for n in range(changes):
+            run.change("c%d" % n, timeout=args.interval + 30)
+        per_change = (run.agent.kv_gets("rate") - before) / changes
+    finally:
+        run.stop()
+    return idle_rate, per_change
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--changes", type=int, default=100)
-    parser.add_argument("--interval", type=int, default=2)
+    parser.add_argument("--gap-min", type=float, default=0.02, help="seconds, least gap between changes")
+    parser.add_argument("--gap-max", type=float, default=0.2, help="seconds, largest gap between changes")
+    parser.add_argument("--poll", type=float, default=0.0005, help="seconds between looks at the files")
     parser.add_argument("--templates", type=int, default=50)
-    parser.add_argument("--idle", type=float, default=10.0, help="seconds of idle store to count requests over")
-    parser.add_argument("--load-changes", type=int, default=20)
+    parser.add_argument("--wait", default="20ms", help='-wait to compare with; "" for none')
+    parser.add_argument("--interval", type=int, default=2)
+    parser.add_argument("--no-interval", action="store_true", help="skip the interval-mode figures")
+    parser.add_argument("--idle", type=float, default=5.0, help="seconds of idle store to count requests over")
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
 
     workdir = tempfile.mkdtemp(prefix="template-bench-")
     processes = Processes()
     try:
-        print("pyconsul template: time from KV PUT to finished reload_cmd, %d changes" % args.changes)
-        for label, flags, random_phase in [
-            ("watch", [], False),
-            ("interval %d" % args.interval, ["-interval", str(args.interval)], True),
-        ]:
-            latencies = measure_latency(processes, workdir, flags, args.changes, random_phase, args.seed)
-            ms = [x * 1000 for x in latencies]
-            print("  %-11s median %7.1f ms   p99 %7.1f ms   (min %.1f, max %.1f)"
-                  % (label, statistics.median(ms), percentile(ms, 0.99), min(ms), max(ms)))
+        print("pyconsul template: time from a KV PUT's answer until the file holds the value, "
+              "%d changes %g-%g ms apart" % (args.changes, args.gap_min * 1000, args.gap_max * 1000))
+        runs = [("watch", [], 0.0)]
+        if args.wait:
+            runs.append(("watch -wait=%s" % args.wait, ["-wait=" + args.wait], 0.0))
+        if not args.no_interval:
+            runs.append(("interval %d" % args.interval, ["-interval", str(args.interval)], args.interval))
+        for label, flags, period in runs:
+            latencies = measure_reaction(processes, workdir, args, label, flags, period)
+            print("  %-18s %s" % (label, figures(latencies)), flush=True)
         print()
-        print("Agent KV requests caused by %d templates reading the same prefix" % args.templates)
-        for label, flags in [("watch", []), ("interval %d" % args.interval, ["-interval", str(args.interval)])]:
-            idle, per_change, busy_rate = measure_load(processes, workdir, flags, args.templates, args.idle,
-                                                       args.load_changes)
-            print("  %-11s idle %5.2f req/s   while changing: %5.2f req/s, %.2f req per change (%d changes)"
-                  % (label, idle, busy_rate, per_change, args.load_changes))
-    finally:
+        print("Fan-out: %d templates reading one prefix, watch mode" % args.templates)
+        firsts, lasts, per_change, idle_rate = measure_fan_out(processes, workdir, args)
+        print("  %-18s %s" % ("first file", figures(firsts)))
+        print("  %-18s %s" % ("all %d files" % args.templates, figures(lasts)))
+        print("  agent KV GETs for the prefix: %.2f per change, %.2f/s while idle" % (per_change, idle_rate))
+        if not args.no_interval:
+            idle_rate, per_change = measure_interval_load(processes, workdir, args)
+            print("  %-18s agent KV GETs: %.2f per change, %.2f/s while idle"
+                  % ("(interval %d)" % args.interval, per_change, idle_rate))
+    except BaseException:
         processes.stop_all()
-        shutil.rmtree(workdir, ignore_errors=True)
+        print("logs kept in %s" % workdir, file=sys.stderr)
+        raise
+    processes.stop_all()
+    shutil.rmtree(workdir, ignore_errors=True)
 
 
 if __name__ == "__main__":
