@@ -11,9 +11,11 @@ Three layers:
   and reloads;
 * running it against Consul: :mod:`~pyconsul.template.runconfig` (confd's
   options and confd.toml), :mod:`~pyconsul.template.consul` (reading KV
-  prefixes over HTTP), :mod:`~pyconsul.template.watch` (one blocking query per
-  prefix, with back-off), :mod:`~pyconsul.template.quiescence` (bursts become
-  one render), :mod:`~pyconsul.template.modes` (watch, interval, one-time),
+  prefixes over HTTP, with the small client in
+  :mod:`~pyconsul.template.httpclient`), :mod:`~pyconsul.template.watch`
+  (one blocking query per prefix, with back-off),
+  :mod:`~pyconsul.template.quiescence` (changes that come together become one
+  render; ``-wait``), :mod:`~pyconsul.template.modes` (watch, interval, one-time),
   :mod:`~pyconsul.template.confdlog` (confd's log lines) and
   :mod:`~pyconsul.template.app` (the wiring; the only module that picks the
   reactor).

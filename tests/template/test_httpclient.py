@@ -36,7 +36,8 @@ class ResponseParserTests(SynchronousTestCase):
         for bytewise in (False, True):
             parser, done = parse(OK, bytewise)
             self.assertTrue(done)
-            self.assertEqual(parser.response(), Response(200, {b"x-consul-index": b"7", b"content-length": b"2"}, b"[]"))
+            headers = {b"x-consul-index": b"7", b"content-length": b"2"}
+            self.assertEqual(parser.response(), Response(200, headers, b"[]"))
             self.assertTrue(parser.keep_alive)
 
     def test_a_chunked_answer(self):
