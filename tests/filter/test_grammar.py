@@ -172,3 +172,6 @@ class GrammarTests(SynchronousTestCase):
     def test_invalid_utf8(self):
         self.assertFails(b'foo == "a\xffb"', '1:10 (9): rule DoubleStringChar: invalid encoding')
         self.assertFails(b"\xff", "1:1 (0): invalid encoding")
+        # The error names the rule that read the character before the bad byte.
+        self.assertFails(b"a == \xff", '1:6 (5): rule "whitespace": invalid encoding')
+        self.assertFails(b"Node\xff == 1", "1:5 (4): rule Identifier: invalid encoding")
