@@ -11,6 +11,8 @@ server, so that a filtered query too wakes only when its own answer changes.
 
 import json
 
+from pyconsul import filter as bexpr
+from pyconsul.filter import schemas
 from pyconsul.server.errors import BadRequest, RPCError
 from pyconsul.state import commands
 from pyconsul.state.records import PASSING
@@ -19,17 +21,15 @@ def _key(name):
     return name.lower()
 
 
-def _filter(args, record_type):
-    """The compiled ``?filter`` over records of ``record_type`` (a schema's
-    name in pyconsul.filter.schemas), or None when there is none; a bad
-    expression is a 400."""
+def _filter(args, schema):
+    """The compiled ``?filter`` over records of ``schema``, or None when
+    there is none. A bad expression is the client's mistake: 400 with
+    go-bexpr's message (Consul answers 500)."""
     expression = args.get("Filter") or ""
-    if not expression.strip():
+    if expression == "":
         return None
-    from pyconsul import filter as bexpr  # only requests with a filter need it
-
     try:
-        return bexpr.compile_filter(expression, getattr(bexpr.schemas, record_type))
+        return bexpr.compile_filter(expression, schema)
     except bexpr.FilterError as error:
         raise BadRequest(str(error))
 
@@ -180,7 +180,7 @@ class CatalogEndpoints:
         return [self.endpoints.datacenter]
 
     def list_nodes(self, args):
-        compiled = _filter(args, "NODE")
+        compiled = _filter(args, schemas.NODE)
         meta = args.get("NodeMetaFilters")
 
         def run(watch):
@@ -212,7 +212,7 @@ class CatalogEndpoints:
 
     def service_nodes(self, args):
         name = _service_name(args)
-        compiled = _filter(args, "SERVICE_NODE")
+        compiled = _filter(args, schemas.SERVICE_NODE)
         tags = _tags(args)
         meta = args.get("NodeMetaFilters")
 
@@ -238,7 +238,7 @@ class CatalogEndpoints:
         node_name = args.get("Node") or ""
         if not node_name:
             raise RPCError("Must provide node")
-        compiled = _filter(args, "NODE_SERVICE")
+        compiled = _filter(args, schemas.NODE_SERVICE)
 
         def run(watch):
             view = ("node", _key(node_name))
@@ -258,7 +258,7 @@ class CatalogEndpoints:
 
     def checks_in_state(self, args):
         state = args.get("State") or ""  # an unknown state lists nothing, as in Consul
-        compiled = _filter(args, "HEALTH_CHECK")
+        compiled = _filter(args, schemas.HEALTH_CHECK)
         meta = args.get("NodeMetaFilters")
 
         def run(watch):
@@ -276,7 +276,7 @@ class CatalogEndpoints:
         node_name = args.get("Node") or ""
         if not node_name:
             raise RPCError("Must provide node")
-        compiled = _filter(args, "HEALTH_CHECK")
+        compiled = _filter(args, schemas.HEALTH_CHECK)
 
         def run(watch):
             view = ("node-checks", _key(node_name))
@@ -288,7 +288,7 @@ class CatalogEndpoints:
 
     def service_checks(self, args):
         name = _service_name(args)
-        compiled = _filter(args, "HEALTH_CHECK")
+        compiled = _filter(args, schemas.HEALTH_CHECK)
         meta = args.get("NodeMetaFilters")
 
         def run(watch):
@@ -303,7 +303,7 @@ class CatalogEndpoints:
 
     def health_service_nodes(self, args):
         name = _service_name(args)
-        compiled = _filter(args, "CHECK_SERVICE_NODE")
+        compiled = _filter(args, schemas.CHECK_SERVICE_NODE)
         tags = _tags(args)
         meta = args.get("NodeMetaFilters")
         passing_only = bool(args.get("PassingOnly"))

@@ -226,3 +226,36 @@ class RenderOnceTests(CatalogTestCase):
         self.set_check("ext1", "redis-check", "warning", service_id="redis1")
         third, _ = self.get("/v1/health/service/redis")
         self.assertEqual((third[0]["Checks"][0]["Status"], rendered), ("warning", ["redis1", "redis1", "redis1"]))
+
+
+class FilterTests(CatalogTestCase):
+    def setUp(self):
+        super().setUp()
+        self.register(REDIS)
+        self.register({"Node": "ext2", "Address": "10.9.9.11", "Service": {
+            "Service": "redis", "ID": "redis2", "Tags": ["replica"], "Port": 6380, "Meta": {"env": "test"}}})
+
+    def ids(self, path):
+        found, _ = self.get(path)
+        return found
+
+    def test_every_listing_takes_a_filter(self):
+        quote = lambda text: text.replace(" ", "%20").replace('"', "%22").replace("=", "%3D")
+        entries, _ = self.get("/v1/catalog/service/redis?filter=" + quote('ServiceMeta.env == "test"'))
+        self.assertEqual([e["ServiceID"] for e in entries], ["redis2"])
+        entries, _ = self.get("/v1/health/service/redis?filter=" + quote('"replica" in Service.Tags'))
+        self.assertEqual([e["Service"]["ID"] for e in entries], ["redis2"])
+        nodes, _ = self.get("/v1/catalog/nodes?filter=" + quote("Meta.rack == r1"))
+        self.assertEqual([n["Node"] for n in nodes], ["ext1"])
+        checks, _ = self.get("/v1/health/state/any?filter=" + quote("CheckID == serfHealth"))
+        self.assertEqual([c["Node"] for c in checks], ["node-1"])
+        node, _ = self.get("/v1/catalog/node/ext2?filter=" + quote("Port == 6380"))
+        self.assertEqual(list(node["Services"]), ["redis2"])
+
+    def test_a_bad_filter_is_a_400_naming_the_problem(self):
+        response, content = self.request("GET", "/v1/catalog/service/redis?filter=Nope%20%3D%3D%201")
+        self.assertEqual(response.code, 400)
+        self.assertTrue(content.startswith(b"Failed to create boolean expression evaluator: "), content)
+        self.assertIn(b"Nope", content)
+        response, content = self.request("GET", "/v1/health/service/redis?filter=%28")
+        self.assertEqual(response.code, 400)
