@@ -82,6 +82,17 @@ DURATION = FlagKind("duration", _go_number(duration.parse_duration), show=durati
 STRING_LIST = FlagKind("value", str, show=",".join, is_list=True)
 
 
+def _key_value(text):
+    # Consul's FlagMapValue splits at the first "=": "a=b=c" is key "a", value "b=c".
+    key, equals, value = text.partition("=")
+    if not equals:
+        raise FlagValueError('Missing "=" value in argument: %s' % text)
+    return key, value
+
+
+KEY_VALUES = FlagKind("value", _key_value, is_list=True)
+
+
 @dataclass(frozen=True)
 class Flag:
     """One declared flag. ``placeholder`` names the value in help texts."""
@@ -126,6 +137,13 @@ def DurationFlag(name, help, default=0, placeholder="", section=COMMAND_SECTION)
 def StringListFlag(name, help, placeholder="", section=COMMAND_SECTION):
     """A flag that may be repeated; every value is kept, in order."""
     return Flag(name, help, STRING_LIST, (), placeholder, section)
+
+
+def KeyValueFlag(name, help, placeholder="", section=COMMAND_SECTION):
+    """Consul's repeatable ``-name key=value``: the parsed value is the list of
+    (key, value) pairs in the order given; ``dict()`` of it keeps the last
+    value of a key given twice, as Consul's map does."""
+    return Flag(name, help, KEY_VALUES, (), placeholder, section)
 
 
 @dataclass

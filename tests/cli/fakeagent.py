@@ -13,7 +13,11 @@ For membership it serves ``GET /v1/agent/members`` from lists a test fills
 /v1/agent/join/<addr>`` (an address in ``join_errors`` fails with a 500 and
 that text), ``PUT /v1/agent/leave`` and ``PUT /v1/agent/force-leave/<node>``
 (a node it does not list gets Consul's 500 ``agent: No node found with name
-'x'``). ``overrides`` maps (method, path) to a canned (status, headers, body)
+'x'``).
+
+The catalog reads (``catalog``, a ``FakeCatalog``) and the agent's own
+services, checks, maintenance, reload and self (``local``, a
+``FakeLocalAgent``) are in ``tests.cli.fakecatalog``. ``overrides`` maps (method, path) to a canned (status, headers, body)
 answer, for errors the fake would not otherwise give.
 """
 
@@ -24,9 +28,12 @@ import urllib.parse
 
 from pyconsul.cli.http import Response
 
+from tests.cli.fakecatalog import FakeCatalog, FakeLocalAgent
+
 MAX_VALUE_SIZE = 524288
 KV_ROOT = "/v1/kv/"
 AGENT_ROOT = "/v1/agent/"
+CATALOG_ROOT = "/v1/catalog/"
 STATUS_LEFT = 3
 # What Consul's router answers for a path no endpoint serves.
 NOT_FOUND = (404, {"Content-Type": "text/plain; charset=utf-8"},
@@ -93,6 +100,8 @@ class FakeAgent:
         self.joined = []  # (address, wan) of every successful join
         self.left = False  # PUT /v1/agent/leave was accepted
         self.overrides = {}  # (method, path) -> (status, headers, body)
+        self.local = FakeLocalAgent()  # the agent's own services, checks, maintenance
+        self.catalog = FakeCatalog(agent_node=self.local.node_name)
 
     # ------------------------------------------------------------ transport
 
@@ -114,7 +123,9 @@ class FakeAgent:
         if (method, path) in self.overrides:
             return self.overrides[(method, path)]
         if path.startswith(AGENT_ROOT):
-            return self._agent(method, path[len(AGENT_ROOT):], _parse_query(raw_query))
+            return self._agent(method, path[len(AGENT_ROOT):], _parse_query(raw_query), body)
+        if path.startswith(CATALOG_ROOT):
+            return self.catalog.handle(method, path[len(CATALOG_ROOT):], _parse_query(raw_query)) or NOT_FOUND
         if not path.startswith(KV_ROOT):
             return NOT_FOUND
         key = path[len(KV_ROOT):]
@@ -255,7 +266,7 @@ class FakeAgent:
 
     # ----------------------------------------------------------- membership
 
-    def _agent(self, method, rest, query):
+    def _agent(self, method, rest, query, body):
         endpoint, _, argument = rest.partition("/")
         if endpoint == "members" and not argument:
             return self._only(method, "GET") or self._members(query)
@@ -265,7 +276,7 @@ class FakeAgent:
             return self._only(method, "PUT") or self._leave()
         if endpoint == "force-leave" and argument:
             return self._only(method, "PUT") or self._force_leave(argument, query)
-        return NOT_FOUND
+        return self.local.handle(method, endpoint, argument, query, body) or NOT_FOUND
 
     @staticmethod
     def _only(method, allowed):
