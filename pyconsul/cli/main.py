@@ -48,6 +48,7 @@ COMMANDS = {
     "operator": CommandEntry("pyconsul.cli.operator", "Operator tools for the servers", "operator_group"),
     "leave": CommandEntry("pyconsul.cli.leave", "Makes the agent leave the cluster gracefully and stop"),
     "members": CommandEntry("pyconsul.cli.members", "Lists the members of the cluster"),
+    "reload": CommandEntry("pyconsul.cli.reload", "Makes the agent re-read its configuration files"),
     "template": CommandEntry("pyconsul.cli.template", "Renders files from the KV store with confd's templates"),
     "version": CommandEntry("pyconsul.cli.version", "Prints the pyconsul version"),
 }
