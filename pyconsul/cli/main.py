@@ -47,6 +47,7 @@ COMMANDS = {
     "kv": CommandEntry("pyconsul.cli.kv", "Reads and writes the key-value store", "kv_group"),
     "operator": CommandEntry("pyconsul.cli.operator", "Operator tools for the servers", "operator_group"),
     "leave": CommandEntry("pyconsul.cli.leave", "Makes the agent leave the cluster gracefully and stop"),
+    "maint": CommandEntry("pyconsul.cli.maint", "Puts the node or one of its services in maintenance mode"),
     "members": CommandEntry("pyconsul.cli.members", "Lists the members of the cluster"),
     "reload": CommandEntry("pyconsul.cli.reload", "Makes the agent re-read its configuration files"),
     "template": CommandEntry("pyconsul.cli.template", "Renders files from the KV store with confd's templates"),
