@@ -71,10 +71,6 @@ class ResponseParser:
         self.headers = {}
 
     @property
-    def done(self):
-        return self._state is None
-
-    @property
     def keep_alive(self):
         """Whether the connection may carry another request after this
         (complete) response: nothing more came, and the server did not say
@@ -232,7 +228,6 @@ class HTTPConnection(Protocol):
 
     def __init__(self):
         self.received = False  # whether any byte of the current answer came
-        self.closed = False
         self.reusable = False
         self.on_close = None  # called once the connection has ended
         self._parser = None
@@ -270,7 +265,6 @@ class HTTPConnection(Protocol):
             self._answer(self._parser.response())
 
     def connectionLost(self, reason=connectionDone):
-        self.closed = True
         self.reusable = False
         if self._waiting is not None:
             if self._parser.end():
