@@ -50,6 +50,8 @@ COMMANDS = {
     "maint": CommandEntry("pyconsul.cli.maint", "Puts the node or one of its services in maintenance mode"),
     "members": CommandEntry("pyconsul.cli.members", "Lists the members of the cluster"),
     "reload": CommandEntry("pyconsul.cli.reload", "Makes the agent re-read its configuration files"),
+    "services": CommandEntry("pyconsul.cli.services", "Registers and deregisters services of the local agent",
+                             "services_group"),
     "template": CommandEntry("pyconsul.cli.template", "Renders files from the KV store with confd's templates"),
     "version": CommandEntry("pyconsul.cli.version", "Prints the pyconsul version"),
 }
