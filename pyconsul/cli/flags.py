@@ -10,7 +10,8 @@ rely on its exact rules, so these are reproduced here:
 * parsing stops at the first argument that is not a flag (so flags must come
   before positional arguments), at a lone ``-`` (which is an argument), and
   after ``--`` (which is dropped);
-* a flag given twice keeps its last value; a list flag collects every value;
+* a flag given twice keeps its last value; a list flag collects every value,
+  and a key=value flag (Consul's ``FlagMapValue``) every pair;
 * numbers follow ``strconv`` (``0x10``, ``0o17``, ``1_000``, overflow errors)
   and durations follow ``time.ParseDuration``.
 
