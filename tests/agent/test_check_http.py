@@ -1,8 +1,9 @@
-"""HTTP checks against a fake twisted.web agent, and once against a real
-server on loopback."""
+"""HTTP checks against a fake twisted.web agent, and against real servers
+(HTTP and HTTPS) on loopback."""
 
+from service_identity.exceptions import CertificateError
 from twisted.internet import error as net
-from twisted.internet import reactor
+from twisted.internet import reactor, ssl
 from twisted.internet.task import Clock
 from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase, TestCase
@@ -196,3 +197,39 @@ class LoopbackTests(TestCase):
                                                "Consul Health Check" % url))
 
         return probe().addCallback(answered)
+
+
+class _Secret(resource.Resource):
+    isLeaf = True
+
+    def render_GET(self, request):
+        return b"tls ok"
+
+
+class TLSLoopbackTests(TestCase):
+    """HTTPS against a self-signed certificate: refused unless tls_skip_verify."""
+
+    def setUp(self):
+        key = ssl.KeyPair.generate(size=2048)
+        certificate = key.selfSignedCert(1, commonName="localhost")
+        self.port = reactor.listenSSL(0, server.Site(_Secret()), certificate.options(), interface="127.0.0.1")
+        self.addCleanup(self.port.stopListening)
+        self.url = "https://127.0.0.1:%d/" % self.port.getHost().port
+
+    def probe(self, skip_verify):
+        check = CheckDefinition(http=self.url, interval=10 * SECOND, tls_skip_verify=skip_verify)
+        return HTTPProbe("web", check, HTTPAgents(reactor)(check), reactor, 4096)()
+
+    def test_skip_verify(self):
+        def answered(result):
+            self.assertEqual(result, (PASSING, "HTTP GET %s: 200 OK Output: tls ok" % self.url))
+
+        return self.probe(True).addCallback(answered)
+
+    def test_verified(self):
+        def answered(result):
+            self.assertEqual(result, (CRITICAL, 'Get "%s": x509: certificate signed by unknown authority' % self.url))
+            # Twisted logs the failed name check too (the certificate names no IP).
+            self.flushLoggedErrors(CertificateError)
+
+        return self.probe(False).addCallback(answered)

@@ -341,6 +341,14 @@ class CheckTypeTests(SynchronousTestCase):
         self.assertIsNone(script_check_refusal(script, False, False, True))
         self.assertIsNone(script_check_refusal(CheckDefinition(ttl=SECOND), True, False, False))
 
+    def test_script_checks_parse_whatever_the_agent_allows(self):
+        # The parser accepts them; the agent then asks script_check_refusal.
+        check = parse_check_register(b'{"Name": "disk", "Args": ["/usr/lib/check_disk", "-w", "10%"], '
+                                     b'"Interval": "30s", "Timeout": "5s"}')
+        self.assertEqual((check.type, check.runner, check.script_args, check.timeout),
+                         (SCRIPT, SCRIPT, ("/usr/lib/check_disk", "-w", "10%"), 5 * SECOND))
+        self.assertIsNotNone(script_check_refusal(check, True, False, False))
+
 
 class CheckUpdateTests(SynchronousTestCase, _Refusals):
     def test_update(self):

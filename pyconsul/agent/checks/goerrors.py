@@ -74,7 +74,11 @@ def request_error(failure, address, host):
         return "EOF"
     if cause.check(net.ConnectError, net.DNSLookupError):
         return dial_error(cause, address, host)
-    name = type(cause.value).__module__
-    if name.startswith("OpenSSL"):
-        return "tls: %s" % (cause.getErrorMessage() or "handshake failure")
+    module = type(cause.value).__module__
+    if module.startswith("OpenSSL"):
+        if "certificate verify failed" in str(cause.value):
+            return "x509: certificate signed by unknown authority"
+        return "remote error: tls: %s" % (cause.getErrorMessage() or "handshake failure")
+    if module.startswith("service_identity"):
+        return "x509: certificate is not valid for %s" % host
     return cause.getErrorMessage()

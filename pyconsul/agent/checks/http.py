@@ -190,7 +190,9 @@ class _Exchange:
         self.request = maybeDeferred(probe.agent.request, probe.method.encode("ascii"), self.uri,
                                      probe._headers(), body)
         self.timer = probe.clock.callLater(probe.timeout / SECOND, self._expire)
-        self.request.addCallbacks(self._answered, self._failed)
+        # _failed also takes whatever goes wrong in _answered, so that a run always ends.
+        self.request.addCallback(self._answered)
+        self.request.addErrback(self._failed)
         return self.result
 
     def _finish(self, status, output):
