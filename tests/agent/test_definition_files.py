@@ -44,6 +44,15 @@ class ServiceFileTests(SynchronousTestCase):
         (service,) = read({"Service": {"Name": "web", "Port": 80, "ENABLE_TAG_OVERRIDE": True}}).services
         self.assertEqual((service.name, service.port, service.enable_tag_override), ("web", 80, True))
 
+    def test_as_mapstructure_decodes(self):
+        # A one-element list stands for its element (HookWeakDecodeFromSlice),
+        # and a fraction is cut off an integer.
+        (service,) = read({"service": [{"name": ["web"], "port": 80.9, "tags": ["one"],
+                                        "check": [{"ttl": ["5s"]}], "weights": [{"passing": 2.5}]}]}).services
+        self.assertEqual((service.name, service.port, service.tags, service.weights),
+                         ("web", 80, ("one",), Weights(2, 1)))
+        self.assertEqual(service.checks[0].ttl, 5 * SECOND)
+
     def test_checks_come_before_check(self):
         # Consul's builder appends a service's checks first, then its check.
         (service,) = read({"service": {

@@ -7,6 +7,10 @@ CamelCase spellings that Consul's ``HookTranslateKeys`` maps are accepted
 too (``ServiceID``, ``ScriptArgs``, ``DockerContainerID``, ``TLSSkipVerify``,
 ``DeregisterCriticalServiceAfter``). Durations are strings.
 
+As Consul's decoder (mapstructure, with ``HookWeakDecodeFromSlice``), a
+one-element list stands for its element where a single value is expected,
+and a number with a fraction is cut to an integer where one is expected.
+
 Consul's builder adds to what the HTTP API does: a service's ``checks`` come
 before its ``check``, weights left out are 1 each, a check's
 ``output_max_size`` defaults to 4096. Errors name the file and the key, in
@@ -57,11 +61,17 @@ _SERVICE_IGNORED = frozenset(("proxy", "connect", "namespace", "partition"))
 
 _KINDS = {
     STR: lambda value: isinstance(value, str),
-    INT: lambda value: isinstance(value, int) and not isinstance(value, bool),
+    INT: lambda value: isinstance(value, (int, float)) and not isinstance(value, bool),
     BOOL: lambda value: isinstance(value, bool),
     STRS: lambda value: isinstance(value, list) and all(isinstance(item, str) for item in value),
     DURATION: lambda value: isinstance(value, str),
 }
+
+
+def _single(value):
+    """HookWeakDecodeFromSlice: [x] where one value is expected is x (HCL's
+    repeated blocks make such lists; Consul takes them from JSON too)."""
+    return value[0] if isinstance(value, list) and len(value) == 1 else value
 
 
 @attr.s(frozen=True, slots=True)
@@ -88,6 +98,7 @@ class _Reader:
 
     def keys(self, value, path, known, aliases, ignored):
         """{key: value} with keys matched as mapstructure does; unknown keys fail."""
+        value = _single(value)
         if not isinstance(value, dict):
             self.fail(path, "must be an object")
         found = {}
@@ -110,8 +121,12 @@ class _Reader:
         if name not in found:
             return default
         value, path = found[name]
+        if kind != STRS:
+            value = _single(value)
         if not _KINDS[kind](value):
             self.fail(path, "must be %s, not %s" % (kind, json.dumps(value)))
+        if kind == INT:
+            return int(value)  # mapstructure cuts a fraction off
         if kind == DURATION:
             try:
                 return parse_duration(value)
@@ -122,11 +137,13 @@ class _Reader:
     def string_map(self, found, name, element_kind):
         if name not in found:
             return {}
-        value, path = found[name]
+        value, path = _single(found[name][0]), found[name][1]
         if not isinstance(value, dict):
             self.fail(path, "must be an object")
         result = {}
         for key, item in value.items():
+            if element_kind != STRS:
+                item = _single(item)
             if not _KINDS[element_kind](item):
                 self.fail("%s.%s" % (path, key), "must be %s, not %s" % (element_kind, json.dumps(item)))
             result[key] = tuple(item) if element_kind == STRS else item
@@ -213,7 +230,7 @@ class _Reader:
     def tagged_addresses(self, found):
         if "tagged_addresses" not in found:
             return {}
-        value, path = found["tagged_addresses"]
+        value, path = _single(found["tagged_addresses"][0]), found["tagged_addresses"][1]
         if not isinstance(value, dict):
             self.fail(path, "must be an object")
         addresses = {}
