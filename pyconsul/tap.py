@@ -19,6 +19,7 @@ from twisted.web.server import Site
 from pyconsul import config as agent_config
 from pyconsul import logs
 from pyconsul.agent.agent import Agent, build_tag
+from pyconsul.agent.cache import AgentCache
 from pyconsul.agent.router import RPCRouter, server_addresses
 from pyconsul.agent.shared import SharedReads
 from pyconsul.codec.gossip import Keyring
@@ -172,12 +173,15 @@ def build_agent(config, reactor, reload=None):
         servers=lambda: server_addresses(lan.members(), config.datacenter),
     )
     agent = Agent(config, lan, server, shutdown=reactor.stop, rpc=rpc, clock=reactor)
+    agent_cache = AgentCache(rpc, reactor, random.Random())
+    extras.append(CallbackService(lambda: None, agent_cache.stop))
     api = HTTPApi(
         SharedReads(rpc),
         agent=agent,
         clock=reactor,
         max_value_size=config.kv_max_value_size,
         faults=faults if config.fault_injection else None,
+        agent_cache=agent_cache,
     )
     if config.ports.http != -1:
         site = APISite(api.resource())

@@ -32,15 +32,15 @@ class HTTPApi:
     # router, decides what to do with such paths (Consul redirects them).
     app.url_map.merge_slashes = False
 
-    def __init__(self, rpc, agent=None, clock=None, max_value_size=None, faults=None):
+    def __init__(self, rpc, agent=None, clock=None, max_value_size=None, faults=None, agent_cache=None):
         self.rpc = rpc
         kwargs = {} if max_value_size is None else {"max_value_size": max_value_size}
         self.kv = KVEndpoint(rpc, **kwargs)
         self.status = StatusEndpoint(rpc)
         self.operator = OperatorEndpoint(rpc)
         node_name = agent.config.node_name if agent is not None else None
-        self.catalog = CatalogEndpoint(rpc, getattr(rpc, "datacenter", "dc1"), node_name)
-        self.health = HealthEndpoint(rpc, node_name)
+        self.catalog = CatalogEndpoint(rpc, getattr(rpc, "datacenter", "dc1"), node_name, agent_cache)
+        self.health = HealthEndpoint(rpc, node_name, agent_cache)
         self.agent = AgentEndpoint(agent, clock) if agent is not None else None
         self.faults = faults  # only with -enable-fault-injection
         self.subtrees = routed_subtrees(self.app)

@@ -1,6 +1,7 @@
 """/v1/catalog and /v1/health: registering nodes, services and checks, and
 asking where the (healthy) instances of a service are."""
 
+from pyconsul.agent.cache import CACHEABLE
 from pyconsul.golang import gostruct
 from pyconsul.golang.gostruct import BOOL, INT, STRING, ANY, List, Map, StringMap, Struct
 from pyconsul.http import shapes
@@ -85,26 +86,50 @@ def render_json(cache, call, kind, payload, shape):
     return cache.body(kind, call.pretty, payload, render)
 
 
-def answer_read(rpc, cache, call, method, args, payload_field, shape):
-    """The one path of catalog and health reads: RPC, query headers, JSON."""
+def answer_read(endpoint, call, method, args, payload_field, shape):
+    """The one path of catalog and health reads: from the servers, or from
+    the agent cache with ``?cached``; query headers; JSON rendered once."""
 
     def answer(reply):
         call.query_meta(reply, effective_consistency=True)
-        return render_json(cache, call, method, reply[payload_field], shape)
+        return render_json(endpoint.renders, call, method, reply[payload_field], shape)
 
-    return rpc.call(method, args).addCallback(answer)
+    if call.flag("cached") and method in CACHEABLE and endpoint.agent_cache is not None:
+        if call.params.has("consistent"):
+            raise BadRequest("Cannot specify ?cached with ?consistent, conflicting semantics.")
+
+        def from_cache(outcome):
+            reply, hit, age = outcome
+            call.request.setHeader(b"x-cache", b"HIT" if hit else b"MISS")
+            call.request.setHeader(b"age", b"%d" % age)
+            return answer(reply)
+
+        d = endpoint.agent_cache.get(method, args, max_age=_max_age(call))
+        return d.addCallback(from_cache)
+    return endpoint.rpc.call(method, args).addCallback(answer)
+
+
+def _max_age(call):
+    """``Cache-Control: max-age=N``, in seconds, or None."""
+    header = (call.request.getHeader(b"cache-control") or b"").decode("latin-1")
+    for directive in header.split(","):
+        name, _, value = directive.strip().partition("=")
+        if name.lower() == "max-age" and value.isdigit():
+            return int(value)
+    return None
 
 
 class CatalogEndpoint:
-    def __init__(self, rpc, datacenter, node_name=None, cache=None):
+    def __init__(self, rpc, datacenter, node_name=None, agent_cache=None):
         self.rpc = rpc
         self.datacenter = datacenter
         self.node_name = node_name  # this agent's node, for ?near=_agent
-        self.cache = cache or RenderCache()
+        self.agent_cache = agent_cache
+        self.renders = RenderCache()
 
     def _read(self, call, method, payload_field, shape, **args):
         args = read_args(call, self.node_name, **args)
-        return answer_read(self.rpc, self.cache, call, method, args, payload_field, shape)
+        return answer_read(self, call, method, args, payload_field, shape)
 
     # -- writes ----------------------------------------------------------------
 
@@ -169,15 +194,15 @@ class CatalogEndpoint:
 
 
 class HealthEndpoint:
-    def __init__(self, rpc, node_name=None, cache=None):
+    def __init__(self, rpc, node_name=None, agent_cache=None):
         self.rpc = rpc
         self.node_name = node_name
-        self.cache = cache or RenderCache()
+        self.agent_cache = agent_cache
+        self.renders = RenderCache()
 
     def _checks(self, call, method, **args):
         args = read_args(call, self.node_name, **args)
-        return answer_read(self.rpc, self.cache, call, method, args, "HealthChecks",
-                           lambda checks: [shapes.check(c) for c in checks])
+        return answer_read(self, call, method, args, "HealthChecks", lambda checks: [shapes.check(c) for c in checks])
 
     def node(self, call):
         return self._checks(call, "Health.NodeChecks", Node=_name(call, "/v1/health/node/", "Missing node name"))
@@ -192,7 +217,7 @@ class HealthEndpoint:
     def service(self, call):
         name = _name(call, "/v1/health/service/", "Missing service name")
         args = read_args(call, self.node_name, ServiceName=name, PassingOnly=_passing(call), **tag_args(call))
-        return answer_read(self.rpc, self.cache, call, "Health.ServiceNodes", args, "Nodes",
+        return answer_read(self, call, "Health.ServiceNodes", args, "Nodes",
                            lambda entries: [shapes.check_service_node(e) for e in entries])
 
 

@@ -5,6 +5,7 @@ import random
 from twisted.internet.task import Clock
 
 from pyconsul.agent.agent import Agent
+from pyconsul.agent.cache import AgentCache
 from pyconsul.agent.router import RPCRouter
 from pyconsul.config import build
 from pyconsul.core.serf.node import SerfNode
@@ -58,7 +59,8 @@ class InMemoryServer:
         self.reconciler.start()
         self.stopped = []
         self.agent = Agent(self.config, self.lan, self.server, shutdown=lambda: self.stopped.append(1))
-        self.http = HTTPApi(self.rpc, agent=self.agent, clock=self.clock)
+        self.cache = AgentCache(self.rpc, self.clock, self.rng)
+        self.http = HTTPApi(self.rpc, agent=self.agent, clock=self.clock, agent_cache=self.cache)
         self.server.start()
         self.advance(0.1)
 

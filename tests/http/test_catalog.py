@@ -259,3 +259,20 @@ class FilterTests(CatalogTestCase):
         self.assertIn(b"Nope", content)
         response, content = self.request("GET", "/v1/health/service/redis?filter=%28")
         self.assertEqual(response.code, 400)
+
+
+class CachedTests(CatalogTestCase):
+    def test_cached_reads_say_hit_or_miss(self):
+        self.register(REDIS)
+        response, _ = self.request("GET", "/v1/health/service/redis?cached")
+        self.assertEqual((self.header(response, "X-Cache"), self.header(response, "Age")), ("MISS", "0"))
+        response, content = self.request("GET", "/v1/health/service/redis?cached")
+        self.assertEqual(self.header(response, "X-Cache"), "HIT")
+        self.assertEqual(json.loads(content)[0]["Service"]["ID"], "redis1")
+        response, _ = self.request("GET", "/v1/catalog/nodes?cached")  # not a cached endpoint
+        self.assertIsNone(self.header(response, "X-Cache"))
+
+    def test_cached_and_consistent_conflict(self):
+        response, content = self.request("GET", "/v1/catalog/service/redis?cached&consistent")
+        self.assertEqual((response.code, content),
+                         (400, b"Cannot specify ?cached with ?consistent, conflicting semantics."))
