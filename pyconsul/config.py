@@ -28,7 +28,12 @@ class ConfigError(Exception):
 # -- the keys -----------------------------------------------------------------
 
 BOOL, INT, STR, STR_LIST, OBJECT = "a boolean", "an integer", "a string", "a list of strings", "an object"
+STR_MAP = "an object of strings"
 DURATION = "a duration such as \"500ms\" or \"1m30s\""
+DURATION_OR_ZERO = "a duration such as \"5m\", or \"0s\""
+
+# Service and check definitions: read by pyconsul.agent.definitions, not here.
+DEFINITION_KEYS = ("service", "services", "check", "checks")
 
 PORTS = {"http": -1, "dns": -1, "server": 1, "serf_lan": 1, "serf_wan": 1}  # key: lowest allowed
 
@@ -55,6 +60,11 @@ KEYS = {
     "limits": {"kv_max_value_size": INT},
     "raft_snapshot_threshold": INT,
     "raft_trailing_logs": INT,
+    "node_meta": STR_MAP,
+    "enable_script_checks": BOOL,
+    "enable_local_script_checks": BOOL,
+    "check_update_interval": DURATION_OR_ZERO,
+    "check_output_max_size": INT,
     # memberlist's timings for the LAN pool (Consul's gossip_lan block).
     "gossip_lan": {
         "gossip_interval": DURATION,
@@ -75,24 +85,23 @@ CONSUL_ONLY_KEYS = frozenset(
     advertise_addr_ipv4 advertise_addr_ipv6 advertise_addr_wan
     advertise_addr_wan_ipv4 advertise_addr_wan_ipv6 advertise_reconnect_timeout
     alt_domain audit auto_config auto_encrypt auto_reload_config autopilot
-    ca_file ca_path cert_file check checks check_output_max_size
-    check_update_interval cloud config_entries connect default_query_time
+    ca_file ca_path cert_file cloud config_entries connect default_query_time
     disable_anonymous_signature disable_coordinates disable_host_node_id
     disable_http_unprintable_char_filter disable_keyring_file
     disable_remote_exec disable_update_check discard_check_output
     discovery_max_stale dns_config domain enable_acl_replication
     enable_agent_tls_for_checks enable_central_service_config enable_debug
-    enable_local_script_checks enable_script_checks enable_syslog
+    enable_syslog
     encrypt_verify_incoming encrypt_verify_outgoing experiments
     gossip_wan http_config key_file license_path locality log_file log_json
     log_rotate_bytes log_rotate_duration log_rotate_max_files max_query_time
-    node_meta peering pid_file primary_datacenter primary_gateways
+    peering pid_file primary_datacenter primary_gateways
     primary_gateways_interval raft_boltdb raft_logstore raft_protocol
     raft_snapshot_interval read_replica reconnect_timeout reconnect_timeout_wan
     recursor recursors rejoin_after_leave reporting retry_interval
     retry_interval_wan retry_join_wan retry_max retry_max_wan rpc segment
     segments serf_lan serf_lan_allowed_cidrs serf_wan serf_wan_allowed_cidrs
-    server_name service services session_ttl_min start_join_wan
+    server_name session_ttl_min start_join_wan
     syslog_facility telemetry tls tls_cipher_suites tls_min_version
     tls_prefer_server_cipher_suites translate_wan_addrs ui ui_config
     ui_content_path ui_dir unix_sockets verify_incoming verify_incoming_https
@@ -125,6 +134,11 @@ DEFAULTS = {
     "limits": {"kv_max_value_size": 512 * 1024},
     "raft_snapshot_threshold": 16384,
     "raft_trailing_logs": 10240,
+    "node_meta": {},
+    "enable_script_checks": False,
+    "enable_local_script_checks": False,
+    "check_update_interval": "5m",
+    "check_output_max_size": 4096,
 }
 
 # What -dev changes: a single in-memory server on loopback, fast timings.
@@ -173,6 +187,15 @@ class AgentConfig:
     # gossip_lan overrides, in seconds for durations: {} keeps the defaults.
     gossip_lan: dict = attr.ib(factory=dict)
     fault_injection: bool = attr.ib(default=False)
+    node_meta: dict = attr.ib(factory=dict)
+    enable_script_checks: bool = attr.ib(default=False)
+    enable_local_script_checks: bool = attr.ib(default=False)
+    check_update_interval: float = attr.ib(default=300.0)  # seconds; 0 sends every output at once
+    check_output_max_size: int = attr.ib(default=4096)
+    # From the config files, in the order read: ServiceDefinitions and
+    # (node) CheckDefinitions (see pyconsul.agent.definitions).
+    services: tuple = attr.ib(default=())
+    checks: tuple = attr.ib(default=())
 
     @property
     def server_address(self):
@@ -254,7 +277,9 @@ def _check(source, values, schema, prefix, warnings):
             INT: isinstance(value, int) and not isinstance(value, bool),
             STR: isinstance(value, str),
             STR_LIST: isinstance(value, list) and all(isinstance(v, str) for v in value),
+            STR_MAP: isinstance(value, dict) and all(isinstance(v, str) for v in value.values()),
             DURATION: _is_duration(value),
+            DURATION_OR_ZERO: _is_duration(value, allow_zero=True),
         }[expected]
         if not ok:
             raise ConfigError(
@@ -262,13 +287,14 @@ def _check(source, values, schema, prefix, warnings):
             )
 
 
-def _is_duration(value):
+def _is_duration(value, allow_zero=False):
     if not isinstance(value, str):
         return False
     try:
-        return duration.parse_duration(value) > 0
+        parsed = duration.parse_duration(value)
     except duration.DurationError:
         return False
+    return parsed >= 0 if allow_zero else parsed > 0
 
 
 def _merge(into, values):
@@ -309,7 +335,16 @@ def build(flag_values, config_files=(), config_dirs=(), dev=False, hostname=None
     for path in config_dirs:
         sources.extend(read_dir(path))
     sources.append(Source("the command line", flag_values))
+    # Imported here: the definitions report file errors as ConfigError.
+    from pyconsul.agent.definitions import read_definitions
+
+    services, checks = [], []
     for source in sources:
+        found = read_definitions(
+            {key: source.values.pop(key) for key in DEFINITION_KEYS if key in source.values}, source.name)
+        services.extend(found.services)
+        checks.extend(found.checks)
+        warnings.extend(found.warnings)
         _check(source, source.values, KEYS, "", warnings)
 
     merged = {}
@@ -324,7 +359,8 @@ def build(flag_values, config_files=(), config_dirs=(), dev=False, hostname=None
         return _origin(sources, key)
 
     config = _finish(merged, dev, hostname, origin)
-    return attr.evolve(config, fault_injection=fault_injection), warnings
+    config = attr.evolve(config, fault_injection=fault_injection, services=tuple(services), checks=tuple(checks))
+    return config, warnings
 
 
 def _finish(merged, dev, hostname, origin):
@@ -366,9 +402,12 @@ def _finish(merged, dev, hostname, origin):
     value_size = merged["limits"]["kv_max_value_size"]
     if value_size < 1:
         fail("limits.kv_max_value_size", "must be at least 1")
-    for key in ("raft_snapshot_threshold", "raft_trailing_logs"):
+    for key in ("raft_snapshot_threshold", "raft_trailing_logs", "check_output_max_size"):
         if merged[key] < 1:
             fail(key, "must be at least 1")
+    for key in merged["node_meta"]:
+        if key.startswith("consul-"):
+            fail("node_meta", "key %r uses the prefix 'consul-', which is reserved for Consul's own" % key)
 
     data_dir = merged.get("data_dir")
     if dev:
@@ -413,6 +452,11 @@ def _finish(merged, dev, hostname, origin):
         kv_max_value_size=value_size,
         raft_snapshot_threshold=merged["raft_snapshot_threshold"],
         raft_trailing_logs=merged["raft_trailing_logs"],
+        node_meta=dict(merged["node_meta"]),
+        enable_script_checks=merged["enable_script_checks"],
+        enable_local_script_checks=merged["enable_local_script_checks"],
+        check_update_interval=duration.parse_duration(merged["check_update_interval"]) / duration.SECOND,
+        check_output_max_size=merged["check_output_max_size"],
         gossip_lan={
             key: duration.parse_duration(value) / duration.SECOND
             if KEYS["gossip_lan"][key] == DURATION
@@ -520,6 +564,12 @@ AGENT_FLAGS = (
     AgentFlag("retry-join", STR_LIST, "retry_join", "Address to join, retried until it works (repeatable)."),
     AgentFlag("encrypt", STR, "encrypt", "Gossip encryption key (base64 of 32 bytes)."),
     AgentFlag("log-level", STR, "log_level", "trace, debug, info, warn or error."),
+    AgentFlag("node-meta", STR_LIST, None, "Node metadata as key:value (repeatable)."),
+    AgentFlag("enable-script-checks", BOOL, "enable_script_checks",
+              "Run script checks, including those registered over HTTP (careful: anyone who can reach "
+              "the HTTP API can then run commands)."),
+    AgentFlag("enable-local-script-checks", BOOL, "enable_local_script_checks",
+              "Run script checks defined in configuration files only."),
     AgentFlag("config-file", STR_LIST, None, "A JSON configuration file (repeatable)."),
     AgentFlag("config-dir", STR_LIST, None, "A directory of JSON configuration files (repeatable)."),
     AgentFlag(
@@ -542,6 +592,11 @@ def build_from_flags(values, hostname=None):
         for part in parents:
             node = node.setdefault(part, {})
         node[leaf] = list(values[flag.name]) if flag.kind == STR_LIST else values[flag.name]
+    for item in values.get("node-meta", ()):
+        key, colon, value = item.partition(":")
+        if not colon:
+            raise ConfigError("-node-meta %r: expected key:value" % item)
+        overlay.setdefault("node_meta", {})[key] = value
     return build(
         overlay,
         config_files=values.get("config-file", ()),

@@ -20,6 +20,8 @@ from pyconsul import config as agent_config
 from pyconsul import logs
 from pyconsul.agent.agent import Agent, build_tag
 from pyconsul.agent.cache import AgentCache
+from pyconsul.agent.checks import CheckDeps
+from pyconsul.agent.localagent import LocalAgent
 from pyconsul.agent.router import RPCRouter, server_addresses
 from pyconsul.agent.shared import SharedReads
 from pyconsul.codec.gossip import Keyring
@@ -112,7 +114,7 @@ def makeService(options, reactor=None):
     for warning in options.warnings:
         log.warn("{warning}", warning=warning)
     try:
-        service = build_agent(config, reactor, reload=_reloader(options.values))
+        service = build_agent(config, reactor, flag_values=options.values)
     except (StartError, StorageError) as e:
         raise SystemExit("pyconsul: %s" % (e,))
     # Once started, the agent's tens of thousands of long-lived objects
@@ -123,22 +125,25 @@ def makeService(options, reactor=None):
     return service
 
 
-def _reloader(flag_values):
-    """SIGHUP: the flags and config files read again, and what may change
-    while the agent runs applied (a bad file raises ConfigError, and the
-    agent goes on as it was)."""
+def _reloader(flag_values, local_agent):
+    """SIGHUP and /v1/agent/reload: the flags and config files read again,
+    and what may change while the agent runs applied: the log level, and the
+    services and checks the files define (a bad file raises ConfigError, and
+    the agent goes on as it was)."""
 
     def reload():
         config, warnings = agent_config.build_from_flags(flag_values)
         for warning in warnings:
             log.warn("{warning}", warning=warning)
         logs.set_level(config.log_level)
-        return "log level %s" % config.log_level
+        local_agent.reload(config)
+        return "log level %s, %d services and %d checks from the files" % (
+            config.log_level, len(config.services), len(config.checks))
 
     return reload
 
 
-def build_agent(config, reactor, reload=None):
+def build_agent(config, reactor, flag_values=None):
     lock = None
     if config.data_dir is not None:
         lock = DataDirLock(config.data_dir)
@@ -172,7 +177,10 @@ def build_agent(config, reactor, reload=None):
         pool=pool,
         servers=lambda: server_addresses(lan.members(), config.datacenter),
     )
-    agent = Agent(config, lan, server, shutdown=reactor.stop, rpc=rpc, clock=reactor)
+    local_agent = LocalAgent(config, reactor, random.Random(), rpc, lan,
+                             CheckDeps.for_reactor(reactor, random.Random(), config.check_output_max_size))
+    reload = _reloader(flag_values, local_agent) if flag_values is not None else None
+    agent = Agent(config, lan, server, shutdown=reactor.stop, rpc=rpc, clock=reactor, local=local_agent)
     agent_cache = AgentCache(rpc, reactor, random.Random())
     extras.append(CallbackService(lambda: None, agent_cache.stop))
     api = HTTPApi(
@@ -182,7 +190,10 @@ def build_agent(config, reactor, reload=None):
         max_value_size=config.kv_max_value_size,
         faults=faults if config.fault_injection else None,
         agent_cache=agent_cache,
+        reload=reload,
     )
+    # The node's own services start once the servers and gossip run.
+    extras.append(CallbackService(local_agent.start, local_agent.stop))
     if config.ports.http != -1:
         site = APISite(api.resource())
         for address in config.client_addrs:

@@ -50,8 +50,9 @@ RAFT_LEAVE_TIMEOUT = 10.0
 class Agent:
     log = Logger()
 
-    def __init__(self, config, lan, server=None, shutdown=None, rpc=None, clock=None):
+    def __init__(self, config, lan, server=None, shutdown=None, rpc=None, clock=None, local=None):
         self.config = config
+        self.local = local  # LocalAgent: this node's services and checks
         self.lan = lan  # GossipDriver of the LAN pool
         self.server = server  # ConsulServer on a server agent
         self.rpc = rpc  # RPCRouter, to reach the leader
@@ -174,7 +175,10 @@ class Agent:
             "Coord": None,
             "Member": member_json(self.local_member()),
             "Stats": {
-                "agent": {"checks": "0", "services": "0"},
+                "agent": {
+                    "checks": str(len(self.local.services.checks) if self.local else 0),
+                    "services": str(len(self.local.services.services) if self.local else 0),
+                },
                 "build": {
                     "prerelease": "",
                     "revision": "pyconsul-" + __version__,

@@ -203,7 +203,7 @@ class LocalState:
 
     def _register(self, node, service=None, checks=()):
         request = {
-            "Datacenter": None,
+            "Datacenter": node.get("Datacenter"),
             "Node": node["Node"],
             "ID": node["ID"],
             "Address": node["Address"],

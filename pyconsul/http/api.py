@@ -2,6 +2,7 @@
 module only maps paths to them, all through the same plumbing."""
 
 import json
+import random
 
 from klein import Klein
 from twisted.internet.defer import Deferred
@@ -12,6 +13,7 @@ from pyconsul.logs import Logger
 from pyconsul.server.errors import RPCError
 
 from pyconsul.http.agent import AgentEndpoint
+from pyconsul.http.agent_services import AgentServicesEndpoint
 from pyconsul.http.catalog import CatalogEndpoint, HealthEndpoint
 from pyconsul.http.kv import KVEndpoint
 from pyconsul.http.operator import OperatorEndpoint
@@ -19,6 +21,11 @@ from pyconsul.http.plumbing import endpoint, index
 from pyconsul.http.request import NAMESPACE, PARTITION, BadRequest
 from pyconsul.http.response import error_body, json_body
 from pyconsul.http.status import StatusEndpoint
+
+
+def _suffix(call, prefix):
+    """What follows an endpoint's prefix in the (decoded) path: an ID or a name."""
+    return call.path[len(prefix):]
 
 
 def routed_subtrees(app):
@@ -32,7 +39,8 @@ class HTTPApi:
     # router, decides what to do with such paths (Consul redirects them).
     app.url_map.merge_slashes = False
 
-    def __init__(self, rpc, agent=None, clock=None, max_value_size=None, faults=None, agent_cache=None):
+    def __init__(self, rpc, agent=None, clock=None, max_value_size=None, faults=None, agent_cache=None,
+                 reload=None):
         self.rpc = rpc
         kwargs = {} if max_value_size is None else {"max_value_size": max_value_size}
         self.kv = KVEndpoint(rpc, **kwargs)
@@ -42,6 +50,10 @@ class HTTPApi:
         self.catalog = CatalogEndpoint(rpc, getattr(rpc, "datacenter", "dc1"), node_name, agent_cache)
         self.health = HealthEndpoint(rpc, node_name, agent_cache)
         self.agent = AgentEndpoint(agent, clock) if agent is not None else None
+        self.local = None
+        if agent is not None and agent.local is not None:
+            self.local = AgentServicesEndpoint(agent.local.services, agent.config.datacenter, clock,
+                                               random.Random(), reload=reload)
         self.faults = faults  # only with -enable-fault-injection
         self.subtrees = routed_subtrees(self.app)
 
@@ -165,6 +177,91 @@ class HTTPApi:
         if self.agent is None:
             raise RPCError("this API has no agent attached")
         return self.agent
+
+    def _local(self):
+        if self.local is None:
+            raise RPCError("this API has no agent attached")
+        return self.local
+
+    @app.route("/v1/agent/reload")
+    @endpoint("PUT")
+    def agent_reload(self, call):
+        return self._local().reload(call)
+
+    @app.route("/v1/agent/services")
+    @endpoint("GET", tenancy=(NAMESPACE, PARTITION))
+    def agent_services(self, call):
+        return self._local().list_services(call)
+
+    @app.route("/v1/agent/service/register")
+    @endpoint("PUT", tenancy=(NAMESPACE, PARTITION))
+    def agent_service_register(self, call):
+        return self._local().register_service(call)
+
+    @app.route("/v1/agent/service/deregister/", branch=True)
+    @endpoint("PUT", tenancy=(NAMESPACE, PARTITION))
+    def agent_service_deregister(self, call):
+        return self._local().deregister_service(call, _suffix(call, "/v1/agent/service/deregister/"))
+
+    @app.route("/v1/agent/service/maintenance/", branch=True)
+    @endpoint("PUT", tenancy=(NAMESPACE, PARTITION))
+    def agent_service_maintenance(self, call):
+        return self._local().service_maintenance(call, _suffix(call, "/v1/agent/service/maintenance/"))
+
+    @app.route("/v1/agent/service/", branch=True)
+    @endpoint("GET", tenancy=(NAMESPACE, PARTITION))
+    def agent_service(self, call):
+        return self._local().service(call, _suffix(call, "/v1/agent/service/"))
+
+    @app.route("/v1/agent/maintenance")
+    @endpoint("PUT", tenancy=(PARTITION,))
+    def agent_maintenance(self, call):
+        return self._local().node_maintenance(call)
+
+    @app.route("/v1/agent/checks")
+    @endpoint("GET", tenancy=(NAMESPACE, PARTITION))
+    def agent_checks(self, call):
+        return self._local().list_checks(call)
+
+    @app.route("/v1/agent/check/register")
+    @endpoint("PUT", tenancy=(NAMESPACE, PARTITION))
+    def agent_check_register(self, call):
+        return self._local().register_check(call)
+
+    @app.route("/v1/agent/check/deregister/", branch=True)
+    @endpoint("PUT", tenancy=(NAMESPACE, PARTITION))
+    def agent_check_deregister(self, call):
+        return self._local().deregister_check(call, _suffix(call, "/v1/agent/check/deregister/"))
+
+    @app.route("/v1/agent/check/pass/", branch=True)
+    @endpoint("PUT", tenancy=(NAMESPACE, PARTITION))
+    def agent_check_pass(self, call):
+        return self._local().ttl(call, "passing", _suffix(call, "/v1/agent/check/pass/"))
+
+    @app.route("/v1/agent/check/warn/", branch=True)
+    @endpoint("PUT", tenancy=(NAMESPACE, PARTITION))
+    def agent_check_warn(self, call):
+        return self._local().ttl(call, "warning", _suffix(call, "/v1/agent/check/warn/"))
+
+    @app.route("/v1/agent/check/fail/", branch=True)
+    @endpoint("PUT", tenancy=(NAMESPACE, PARTITION))
+    def agent_check_fail(self, call):
+        return self._local().ttl(call, "critical", _suffix(call, "/v1/agent/check/fail/"))
+
+    @app.route("/v1/agent/check/update/", branch=True)
+    @endpoint("PUT", tenancy=(NAMESPACE, PARTITION))
+    def agent_check_update(self, call):
+        return self._local().update(call, _suffix(call, "/v1/agent/check/update/"))
+
+    @app.route("/v1/agent/health/service/id/", branch=True)
+    @endpoint("GET", tenancy=(NAMESPACE, PARTITION))
+    def agent_health_by_id(self, call):
+        return self._local().health_by_id(call, _suffix(call, "/v1/agent/health/service/id/"))
+
+    @app.route("/v1/agent/health/service/name/", branch=True)
+    @endpoint("GET", tenancy=(NAMESPACE, PARTITION))
+    def agent_health_by_name(self, call):
+        return self._local().health_by_name(call, _suffix(call, "/v1/agent/health/service/name/"))
 
     @app.route("/v1/debug/faults")
     def debug_faults(self, request):

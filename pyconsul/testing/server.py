@@ -6,6 +6,8 @@ from twisted.internet.task import Clock
 
 from pyconsul.agent.agent import Agent
 from pyconsul.agent.cache import AgentCache
+from pyconsul.agent.checks import CheckDeps
+from pyconsul.agent.localagent import LocalAgent
 from pyconsul.agent.router import RPCRouter
 from pyconsul.config import build
 from pyconsul.core.serf.node import SerfNode
@@ -28,7 +30,8 @@ class InMemoryServer:
     Time only moves when the test calls :meth:`advance`.
     """
 
-    def __init__(self, datacenter="dc1", seed=0, snapshot_threshold=16384, clock=None, bootstrap=True):
+    def __init__(self, datacenter="dc1", seed=0, snapshot_threshold=16384, clock=None, bootstrap=True,
+                 local_agent=True, config=None):
         self.clock = clock or Clock()
         self.rng = random.Random(seed)
         self.fsm = FSM()
@@ -49,7 +52,7 @@ class InMemoryServer:
         self.server = ConsulServer(driver=self.driver, fsm=self.fsm, clock=self.clock)
         self.endpoints = ServerEndpoints(self.server, self.clock, self.rng, datacenter=datacenter)
         self.rpc = RPCRouter(datacenter, self.endpoints)
-        self.config, _ = build({"datacenter": datacenter}, dev=True, hostname="node-1")
+        self.config = config or build({"datacenter": datacenter, "node_id": NODE_ID}, dev=True, hostname="node-1")[0]
         # Gossip that never touches a socket: no peers, so nothing is sent.
         node = SerfNode("node-1", ("127.0.0.1", 8301), rng=self.rng, now=self.clock.seconds(),
                         tags={"role": "consul", "dc": datacenter, "build": "1.10.3:x", "vsn": "2",
@@ -58,11 +61,21 @@ class InMemoryServer:
         self.reconciler = CatalogReconciler(datacenter, self.server, self.lan, self.clock)
         self.reconciler.start()
         self.stopped = []
-        self.agent = Agent(self.config, self.lan, self.server, shutdown=lambda: self.stopped.append(1))
+        # This node's own services and checks, kept in the catalog (tests
+        # that drive anti-entropy themselves go without).
+        self.local = None
+        if local_agent:
+            self.local = LocalAgent(self.config, self.clock, self.rng, self.rpc, self.lan,
+                                    CheckDeps(self.clock, self.rng))
+        self.agent = Agent(self.config, self.lan, self.server, shutdown=lambda: self.stopped.append(1),
+                           local=self.local)
         self.cache = AgentCache(self.rpc, self.clock, self.rng)
         self.http = HTTPApi(self.rpc, agent=self.agent, clock=self.clock, agent_cache=self.cache)
         self.server.start()
         self.advance(0.1)
+        if self.local is not None:
+            self.local.start()
+            self.advance(0)
 
     def advance(self, seconds=0.0):
         """Move time on, running everything that falls due (callLater(0) too)."""

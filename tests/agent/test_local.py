@@ -45,7 +45,7 @@ class FailingRPC:
 
 class AntiEntropyTests(SynchronousTestCase):
     def setUp(self):
-        self.server = InMemoryServer()
+        self.server = InMemoryServer(local_agent=False)
         self.rpc = FailingRPC(self.server.rpc)
         self.local = LocalState(node_info, self.rpc, self.server.clock, random.Random(1),
                                 check_update_interval=300.0, on_change=lambda: self.ae.changed())

@@ -91,3 +91,35 @@ class InProcess:
     def cli(self, argv, stdin, cwd):
         status, stdout, stderr = run_cli(argv, self.agent, stdin, cwd=cwd)
         return CLIResult(status, stdout, stderr, 0.0)
+
+
+class InMemoryAgent:
+    """A dev agent in this process (pyconsul.testing.server.InMemoryServer),
+    through StubTreq, on a fake clock: a ``sleep`` step advances it."""
+
+    def __init__(self, server):
+        from treq.testing import StubTreq
+
+        self.server = server
+        self.treq = StubTreq(server.http.resource())
+
+    def http(self, method, path, body=None, headers=None):
+        answers = []
+        d = self.treq.request(method, "http://127.0.0.1:8500" + path, data=body or b"", headers=headers,
+                              allow_redirects=False)
+        d.addCallback(lambda response: response.content().addCallback(
+            lambda content: answers.append(HTTPResult(
+                response.code, [(name.decode(), value.decode()) for name, values in
+                                response.headers.getAllRawHeaders() for value in values], content, 0.0))))
+        for _ in range(100):
+            self.server.advance()
+            self.treq.flush()
+            if answers:
+                return answers[0]
+        raise AssertionError("no answer to %s %s" % (method, path))
+
+    def cli(self, argv, stdin, cwd):
+        raise AssertionError("the in-memory agent runs no CLI steps")
+
+    def sleep(self, seconds):
+        self.server.advance(seconds)
