@@ -81,7 +81,10 @@ class AliasCheck:
         """Look at the aliased checks again (the source's callback)."""
         if self._unsubscribe is None:
             return  # stopped
-        self.notify(*aliased_status(self.source.checks(), self.node, self.service_id, self.source.service_exists))
+        # Not itself: a node-level alias counts for every service on the node,
+        # and would otherwise follow (and flip on) its own status.
+        checks = [c for c in self.source.checks() if c.get("CheckID") != self.check_id]
+        self.notify(*aliased_status(checks, self.node, self.service_id, self.source.service_exists))
         if self._refresh is not None and self._refresh.active():
             self._refresh.cancel()
         self._refresh = self.clock.callLater(REFRESH, self.update)
