@@ -8,8 +8,6 @@ watchers of one service cost the servers one query, and their answer is
 rendered once (the HTTP layer recognises the shared reply).
 """
 
-import json
-
 from twisted.internet.defer import Deferred
 
 # Reads whose answers depend only on their arguments.
@@ -22,7 +20,9 @@ SHAREABLE = frozenset({
 
 
 def _key(method, args):
-    return method, json.dumps(args, sort_keys=True, default=repr)
+    # repr, not a canonical encoding: identical reads are built by the same
+    # code, so their arguments come in the same order (and repr is cheap).
+    return method, repr(args)
 
 
 class SharedReads:

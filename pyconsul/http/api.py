@@ -58,10 +58,14 @@ class HTTPApi:
         self.subtrees = routed_subtrees(self.app)
 
     def resource(self):
-        # The KV store is the API's hot path, and Klein's per-request route
-        # matching costs about a fifth of a KV request: its subtree is
-        # dispatched directly, through the same plumbing (see kv_route).
-        return PrefixDispatch(self.app.resource(), {b"/v1/kv/": self.kv_route})
+        # KV and service lookups are the API's hot paths, and Klein's
+        # per-request route matching costs about a fifth of such a request:
+        # their subtrees are dispatched directly, through the same plumbing.
+        return PrefixDispatch(self.app.resource(), {
+            b"/v1/kv/": self.kv_route,
+            b"/v1/health/service/": self.health_service,
+            b"/v1/catalog/service/": self.catalog_service,
+        })
 
     @app.route("/v1/kv/", branch=True)
     @endpoint("GET", "PUT", "DELETE", tenancy=(NAMESPACE, PARTITION))
