@@ -21,22 +21,13 @@ from pyconsul.cli.http import UnexpectedStatus
 from pyconsul.golang import gostruct as go
 from pyconsul.golang import json as go_json
 
-SELF = go.Map(go.Map(go.ANY))
+SELF = go.Map(go.Map(go.Any(plain=True)))
 
-AGENT_CHECK = go.Struct("api.AgentCheck", {
-    "Node": go.STRING,
-    "CheckID": go.STRING,
-    "Name": go.STRING,
-    "Status": go.STRING,
-    "Notes": go.STRING,
-    "Output": go.STRING,
-    "ServiceID": go.STRING,
-    "ServiceName": go.STRING,
-    "Type": go.STRING,
-    "ServiceTags": STRINGS,
-})
+AGENT_CHECK = go.Struct("AgentCheck", "api.AgentCheck", [
+    go.Field(name, go.String()) for name in (
+        "Node", "CheckID", "Name", "Status", "Notes", "Output", "ServiceID", "ServiceName", "Type")
+] + [go.Field("ServiceTags", STRINGS)], pointer=True)
 CHECKS = go.Map(AGENT_CHECK)
-CHECKS.go_name = "map[string]*api.AgentCheck"
 
 
 class LocalAgent:

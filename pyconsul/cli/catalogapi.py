@@ -15,61 +15,54 @@ consul CLI's catalog commands make them.
 from pyconsul.cli.http import ApiError, UnexpectedStatus
 from pyconsul.golang import gostruct as go
 
-STRINGS = go.List(go.STRING)
+STRING, INT, UINT = go.String(), go.Int(), go.Uint()
+STRINGS = go.Slice(STRING)
+STRING_MAP = go.Map(STRING)
 
-NODE = go.Struct("api.Node", {
-    "ID": go.STRING,
-    "Node": go.STRING,
-    "Address": go.STRING,
-    "Datacenter": go.STRING,
-    "TaggedAddresses": go.StringMap(),
-    "Meta": go.StringMap(),
-    "CreateIndex": go.UINT,
-    "ModifyIndex": go.UINT,
-})
+NODE = go.Struct("Node", "api.Node", [
+    go.Field("ID", STRING),
+    go.Field("Node", STRING),
+    go.Field("Address", STRING),
+    go.Field("Datacenter", STRING),
+    go.Field("TaggedAddresses", STRING_MAP),
+    go.Field("Meta", STRING_MAP),
+    go.Field("CreateIndex", UINT),
+    go.Field("ModifyIndex", UINT),
+], pointer=True)
 
-CATALOG_SERVICE = go.Struct("api.CatalogService", {
-    "ID": go.STRING,
-    "Node": go.STRING,
-    "Address": go.STRING,
-    "Datacenter": go.STRING,
-    "TaggedAddresses": go.StringMap(),
-    "NodeMeta": go.StringMap(),
-    "ServiceID": go.STRING,
-    "ServiceName": go.STRING,
-    "ServiceAddress": go.STRING,
-    "ServiceTags": STRINGS,
-    "ServiceMeta": go.StringMap(),
-    "ServicePort": go.INT,
-    "CreateIndex": go.UINT,
-    "ModifyIndex": go.UINT,
-})
+CATALOG_SERVICE = go.Struct("CatalogService", "api.CatalogService", [
+    go.Field("ID", STRING),
+    go.Field("Node", STRING),
+    go.Field("Address", STRING),
+    go.Field("Datacenter", STRING),
+    go.Field("TaggedAddresses", STRING_MAP),
+    go.Field("NodeMeta", STRING_MAP),
+    go.Field("ServiceID", STRING),
+    go.Field("ServiceName", STRING),
+    go.Field("ServiceAddress", STRING),
+    go.Field("ServiceTags", STRINGS),
+    go.Field("ServiceMeta", STRING_MAP),
+    go.Field("ServicePort", INT),
+    go.Field("CreateIndex", UINT),
+    go.Field("ModifyIndex", UINT),
+], pointer=True)
 
-AGENT_SERVICE = go.Struct("api.AgentService", {
-    "ID": go.STRING,
-    "Service": go.STRING,
-    "Tags": STRINGS,
-    "Meta": go.StringMap(),
-    "Port": go.INT,
-    "Address": go.STRING,
-})
+AGENT_SERVICE = go.Struct("AgentService", "api.AgentService", [
+    go.Field("ID", STRING),
+    go.Field("Service", STRING),
+    go.Field("Tags", STRINGS),
+    go.Field("Meta", STRING_MAP),
+    go.Field("Port", INT),
+    go.Field("Address", STRING),
+], pointer=True)
 
-CATALOG_NODE = go.Struct("api.CatalogNode", {
-    "Node": NODE,
-    "Services": go.Map(AGENT_SERVICE),
-})
-CATALOG_NODE.fields["Services"].go_name = "map[string]*api.AgentService"
-
-
-def _pointer_list(item):
-    # The api decodes into slices of pointers; Go names the type that way.
-    kind = go.List(item)
-    kind.go_name = "[]*" + item.go_name
-    return kind
-
-
-NODES = _pointer_list(NODE)
-CATALOG_SERVICES = _pointer_list(CATALOG_SERVICE)
+# The api decodes into pointers (a null answer is a nil *CatalogNode).
+CATALOG_NODE = go.Struct("CatalogNode", "api.CatalogNode", [
+    go.Field("Node", NODE),
+    go.Field("Services", go.Map(AGENT_SERVICE)),
+], pointer=True)
+NODES = go.Slice(NODE)
+CATALOG_SERVICES = go.Slice(CATALOG_SERVICE)
 SERVICE_TAGS = go.Map(STRINGS)
 
 
@@ -81,11 +74,8 @@ def decode_answer(body, schema):
     """What ``json.NewDecoder(body).Decode(&out)`` leaves in out, or DecodeError."""
     try:
         return go.decode(body, schema)
-    except go.DecodeError as error:
-        message = str(error)
-        if message == "unexpected end of JSON input":
-            message = "unexpected EOF"  # a Decoder's word for a cut-off value
-        raise DecodeError(message) from None
+    except go.GoError as error:
+        raise DecodeError(str(error)) from None
 
 
 def query_params(near="", node_meta=(), node_filter=""):

@@ -39,7 +39,7 @@ from pyconsul.golang.strconv import format_float, quote
 KNOWN_KINDS = ("connect-proxy", "mesh-gateway", "terminating-gateway", "ingress-gateway")
 UNSUPPORTED = ("proxy", "connect")
 DURATIONS = ("interval", "timeout", "ttl", "deregister_critical_service_after")
-AGENT_KEYS = frozenset(agent_config.KEYS) | agent_config.CONSUL_ONLY_KEYS
+AGENT_KEYS = frozenset(agent_config.KEYS) | agent_config.CONSUL_ONLY_KEYS | frozenset(agent_config.DEFINITION_KEYS)
 
 
 class DefinitionFileError(Exception):

@@ -2,40 +2,50 @@
 asking where the (healthy) instances of a service are."""
 
 from pyconsul.agent.cache import CACHEABLE
-from pyconsul.golang import gostruct
-from pyconsul.golang.gostruct import BOOL, INT, STRING, ANY, List, Map, StringMap, Struct
+from pyconsul.golang import gostruct as go
 from pyconsul.http import shapes
 from pyconsul.http.request import BadRequest
 from pyconsul.http.response import RenderCache, json_body
 from pyconsul.golang import json as go_json
 
 # The request bodies as Consul's Go structs declare them (structs.RegisterRequest...).
-SERVICE_ADDRESS = Struct("structs.ServiceAddress", {"Address": STRING, "Port": INT})
-NODE_SERVICE = Struct("structs.NodeService", {
-    "Kind": STRING, "ID": STRING, "Service": STRING, "Tags": List(STRING), "Address": STRING,
-    "TaggedAddresses": Map(SERVICE_ADDRESS), "Meta": StringMap(), "Port": INT, "SocketPath": STRING,
-    "Weights": Struct("structs.Weights", {"Passing": INT, "Warning": INT}), "EnableTagOverride": BOOL,
-    "Proxy": ANY, "Connect": ANY,
-})
-HEALTH_CHECK = Struct("structs.HealthCheck", {
-    "Node": STRING, "CheckID": STRING, "Name": STRING, "Status": STRING, "Notes": STRING, "Output": STRING,
-    "ServiceID": STRING, "ServiceName": STRING, "ServiceTags": List(STRING), "Type": STRING,
-    "Interval": STRING, "Timeout": STRING, "ExposedPort": INT, "Definition": ANY,
-})
-REGISTER_REQUEST = Struct("structs.RegisterRequest", {
-    "Datacenter": STRING, "ID": STRING, "Node": STRING, "Address": STRING, "TaggedAddresses": StringMap(),
-    "NodeMeta": StringMap(), "Service": NODE_SERVICE, "Check": HEALTH_CHECK, "Checks": List(HEALTH_CHECK),
-    "SkipNodeUpdate": BOOL, "Token": STRING,
-})
-DEREGISTER_REQUEST = Struct("structs.DeregisterRequest", {
-    "Datacenter": STRING, "Node": STRING, "ServiceID": STRING, "CheckID": STRING, "Token": STRING,
-})
+STRING, INT, BOOL, ANY = go.String(), go.Int(), go.Bool(), go.Any(plain=True)
+STRINGS = go.Slice(STRING)
+STRING_MAP = go.Map(STRING)
+SERVICE_ADDRESS = go.Struct("ServiceAddress", "structs.ServiceAddress", [
+    go.Field("Address", STRING), go.Field("Port", INT)])
+NODE_SERVICE = go.Struct("NodeService", "structs.NodeService", [
+    go.Field("Kind", go.String("structs.ServiceKind")), go.Field("ID", STRING), go.Field("Service", STRING),
+    go.Field("Tags", STRINGS), go.Field("Address", STRING), go.Field("TaggedAddresses", go.Map(SERVICE_ADDRESS)),
+    go.Field("Meta", STRING_MAP), go.Field("Port", INT), go.Field("SocketPath", STRING),
+    go.Field("Weights", go.Struct("Weights", "structs.Weights", [
+        go.Field("Passing", INT), go.Field("Warning", INT)])),
+    go.Field("EnableTagOverride", BOOL), go.Field("Proxy", ANY), go.Field("Connect", ANY),
+], pointer=True)
+HEALTH_CHECK = go.Struct("HealthCheck", "structs.HealthCheck", [
+    go.Field("Node", STRING), go.Field("CheckID", go.String("types.CheckID")), go.Field("Name", STRING),
+    go.Field("Status", STRING), go.Field("Notes", STRING), go.Field("Output", STRING), go.Field("ServiceID", STRING),
+    go.Field("ServiceName", STRING), go.Field("ServiceTags", STRINGS), go.Field("Type", STRING),
+    go.Field("Interval", STRING), go.Field("Timeout", STRING), go.Field("ExposedPort", INT),
+    go.Field("Definition", ANY),
+], pointer=True)
+REGISTER_REQUEST = go.Struct("RegisterRequest", "structs.RegisterRequest", [
+    go.Field("Datacenter", STRING), go.Field("ID", go.String("types.NodeID")), go.Field("Node", STRING),
+    go.Field("Address", STRING), go.Field("TaggedAddresses", STRING_MAP), go.Field("NodeMeta", STRING_MAP),
+    go.Field("Service", NODE_SERVICE), go.Field("Check", HEALTH_CHECK),
+    go.Field("Checks", go.Slice(HEALTH_CHECK, "structs.HealthChecks")), go.Field("SkipNodeUpdate", BOOL),
+    go.Field("Token", STRING),
+])
+DEREGISTER_REQUEST = go.Struct("DeregisterRequest", "structs.DeregisterRequest", [
+    go.Field("Datacenter", STRING), go.Field("Node", STRING), go.Field("ServiceID", STRING),
+    go.Field("CheckID", go.String("types.CheckID")), go.Field("Token", STRING),
+])
 
 
 def decode_body(call, schema):
     try:
-        return gostruct.decode(call.body(), schema) or {}
-    except gostruct.DecodeError as error:
+        return go.decode(call.body(), schema)
+    except go.GoError as error:
         raise BadRequest("Request decode failed: %s" % error)
 
 

@@ -11,9 +11,9 @@ answers the other spelling with ``json: unknown field``.
 
 import attr
 
-from pyconsul.agent.definitions import gostruct as go
 from pyconsul.agent.definitions import validate
 from pyconsul.agent.definitions.errors import DefinitionError
+from pyconsul.golang import gostruct as go
 from pyconsul.golang.duration import format_duration, parse_duration
 
 # Check types, as HealthCheck.Type names them.
@@ -372,7 +372,7 @@ def check_type_from_json(value):
     ``empty`` is Consul's CheckType.Empty(): a service's ``Check`` that sets
     nothing is no check at all.
     """
-    fields = go.unmarshal(value, CHECK_TYPE_AUX)
+    fields = go.unmarshal(value, CHECK_TYPE_AUX, disallow_unknown_fields=True)
     if value is None or fields is go.SKIP:
         return CheckDefinition(), True
     return _finish(dict(fields))
@@ -380,7 +380,7 @@ def check_type_from_json(value):
 
 def check_definition_from_json(value):
     """structs.CheckDefinition.UnmarshalJSON; raises GoError."""
-    fields = go.unmarshal(value, CHECK_DEFINITION_AUX)
+    fields = go.unmarshal(value, CHECK_DEFINITION_AUX, disallow_unknown_fields=True)
     return _finish(dict(fields or {}))[0]
 
 
@@ -418,7 +418,7 @@ def parse_check_update(body):
     """(status, output) of a TTL update body; raises DefinitionError (400)."""
     try:
         value = go.first_value(body)
-        fields = go.unmarshal(value, _UPDATE) or {}
+        fields = go.unmarshal(value, _UPDATE, disallow_unknown_fields=True) or {}
     except go.GoError as error:
         raise DefinitionError("Request decode failed: %s" % error) from None
     status = fields.get("status", "")

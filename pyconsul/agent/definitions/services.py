@@ -10,10 +10,10 @@ when there are several) and names (``Service '<name>' check``).
 
 import attr
 
-from pyconsul.agent.definitions import gostruct as go
 from pyconsul.agent.definitions import validate
 from pyconsul.agent.definitions.checks import HealthCheck, check_type_from_json
 from pyconsul.agent.definitions.errors import SERVER_ERROR, DefinitionError
+from pyconsul.golang import gostruct as go
 from pyconsul.golang.duration import format_duration
 
 # Kinds that exist only for Connect, which pyconsul does not implement.
@@ -200,7 +200,7 @@ SERVICE_AUX = go.Struct(
 def service_fields_from_json(value):
     """structs.ServiceDefinition.UnmarshalJSON, as a dict of what was given;
     raises GoError."""
-    fields = dict(go.unmarshal(value, SERVICE_AUX))
+    fields = dict(go.unmarshal(value, SERVICE_AUX, disallow_unknown_fields=True))
     if fields.get("enable_tag_override_snake"):
         fields["enable_tag_override"] = True
     if not fields.get("tagged_addresses"):
