@@ -22,6 +22,7 @@ from pyconsul.template.values import (
     GoStruct,
     Uint8,
     from_bytes,
+    map_zero,
     to_bytes,
     truth,
     type_name,
@@ -110,7 +111,7 @@ def _index(item, *indexes):
                 raise GoError("value is nil; should be of type string")
             if not isinstance(index, str):
                 raise GoError(f"value has type {type_name(index)}; should be string")
-            item = item.get(index)  # the zero value of interface {}: nil
+            item = item[index] if index in item else map_zero(item)
         else:
             raise GoError(f"can't index item of type {type_name(item)}")
     return item

@@ -48,7 +48,9 @@ from pyconsul.template.values import (
     REFLECT_VALUE,
     GoStruct,
     Iface,
+    NilPointer,
     go_sort_key,
+    map_zero,
     to_bytes,
     to_go,
     truth,
@@ -79,12 +81,18 @@ class Template:
     ``funcs`` is the :class:`FuncTable` the template may call besides Go's
     builtins; its names are fixed at parse time (unknown names are parse
     errors, as in Go), its implementations may be replaced per execution.
+    ``missing_key="zero"`` is Go's ``missingkey=zero``, which
+    consul-template sets: a map's missing key is its element's zero value
+    (``""`` in a ``map[string]string``) rather than ``<no value>``.
     """
 
-    def __init__(self, name, text, funcs=None):
+    def __init__(self, name, text, funcs=None, missing_key="default"):
+        if missing_key not in ("default", "zero"):
+            raise ValueError(f"missing_key {missing_key!r}: default or zero")
         self.name = name
         self.text = text
         self.funcs = funcs if funcs is not None else FuncTable()
+        self.missing_key = missing_key  # Go's Option("missingkey=...")
         self.trees = parse(name, text, _Names(self.funcs, builtin_module.BUILTINS))
 
     def execute(self, data=NO_VALUE, funcs=None):
@@ -408,7 +416,7 @@ class _Executor:
         if receiver is NO_VALUE:
             return NO_VALUE
         typ = type_name(receiver)
-        if receiver is None:
+        if receiver is None or isinstance(receiver, NilPointer):
             self.errorf(f"nil pointer evaluating {typ}.{field_name}")
         receiver = unbox(receiver)
         method = _find_method(receiver, field_name)
@@ -424,6 +432,8 @@ class _Executor:
                 self.errorf(f"{field_name} is not a method but has arguments")
             if field_name in receiver:
                 return _box(receiver[field_name], getattr(receiver, "holds_interfaces", True))
+            if self.template.missing_key == "zero":
+                return map_zero(receiver)
             return NO_VALUE
         self.errorf(f"can't evaluate field {field_name} in type {typ}")
 

@@ -17,6 +17,7 @@ from pyconsul.template.values import (
     NO_VALUE,
     GoStruct,
     Iface,
+    NilPointer,
     go_sort_key,
     to_bytes,
     type_name,
@@ -106,7 +107,7 @@ class _Printer:
             else:
                 self.bad_verb(verb, None)
             return
-        if value is None:
+        if value is None or isinstance(value, NilPointer):
             self.write("<nil>")
             return
         if isinstance(value, bool):

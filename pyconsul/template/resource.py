@@ -30,6 +30,12 @@ renamed file's data before the rename itself (ext4's default
 For the code that fetches KV data: :attr:`TemplateResource.kv_prefixes` are the
 prefixes to ``GET /v1/kv/<prefix>?recurse``; hand the entries (key -> value)
 to :meth:`Processor.sync`, which says whether the file changed.
+
+A template may also call consul-template's discovery functions (``service
+"web"``, ``nodes`` ...), whose dependencies only its execution reveals: hand
+``sync`` a brain (dependency -> raw answer) as well. A render that asked for
+something the brain lacks writes nothing and says what was missing
+(:attr:`SyncResult.missing`); fetch that and sync again.
 """
 
 import errno
@@ -47,6 +53,8 @@ import attr
 from twisted.logger import Logger
 
 from pyconsul.golang import strconv
+from pyconsul.template.deps import KVPrefix
+from pyconsul.template.discovery import Recall, discovery_funcs
 from pyconsul.template.errors import GoError, TemplateError
 from pyconsul.template.executor import Template
 from pyconsul.template.functable import FuncTable
@@ -71,11 +79,13 @@ class ResourceConfigError(ResourceError):
 
 
 class RenderError(ResourceError):
-    """The template is missing or failed; ``template_error`` has the details."""
+    """The template is missing or failed; ``template_error`` has the details,
+    ``used`` the dependencies it asked for before it failed."""
 
-    def __init__(self, message, template_error=None):
+    def __init__(self, message, template_error=None, used=frozenset()):
         super().__init__(message)
         self.template_error = template_error
+        self.used = used
 
 
 class CommandFailed(ResourceError):
@@ -141,6 +151,11 @@ class TemplateResource:
     def kv_prefixes(self):
         """Prefixes for ``GET /v1/kv/<prefix>?recurse`` (no leading slash)."""
         return tuple(sorted({path.lstrip("/") for path in self.store_paths}))
+
+    @property
+    def deps(self):
+        """What the resource reads whatever its template does: its KV prefixes."""
+        return tuple(KVPrefix(prefix) for prefix in self.kv_prefixes)
 
 
 def _config_error(path, message):
@@ -290,10 +305,18 @@ class SyncResult:
     stage file, with ``keep_stage_file``, if it still exists.
     """
 
+    @property
+    def complete(self):
+        return not self.missing
+
     resource: TemplateResource = attr.ib()
     changed: bool = attr.ib()
     written: bool = attr.ib()
     stage_file: str = attr.ib(default=None)
+    # The dependencies the render asked for, and those the brain lacked (a
+    # render that lacked any was not applied).
+    used: frozenset = attr.ib(default=frozenset())
+    missing: frozenset = attr.ib(default=frozenset())
 
 
 @attr.s(frozen=True, slots=True)
@@ -370,8 +393,8 @@ class Processor:
 
     # -- rendering (no side effects) -------------------------------------------
 
-    def _funcs(self, store):
-        return confd_funcs(store, self.world) | self.extra_funcs
+    def _funcs(self, store, recall):
+        return confd_funcs(store, self.world) | discovery_funcs(recall) | self.extra_funcs
 
     def _template(self, resource):
         self.log.debug("Using source template {src}", src=resource.src)
@@ -390,25 +413,31 @@ class Processor:
         name = os.path.basename(resource.src)
         self.log.debug("Compiling source template {src}", src=resource.src)
         try:
-            template = Template(name, text, self._funcs(MemKV()))
+            template = Template(name, text, self._funcs(MemKV(), Recall()))
         except TemplateError as e:
             raise RenderError(f"Unable to process template {resource.src}, {e}", e)
         self._templates[resource.src] = (signature, template)
         return template
 
-    def render(self, resource, entries):
+    def render(self, resource, entries, brain=None):
         """The file contents (bytes) for ``resource`` over KV ``entries``.
 
         ``entries`` maps keys (with or without a leading slash) to values
         (bytes or str); only those under the resource's keys are used.
         """
+        return self.execute(resource, entries, brain)[0]
+
+    def execute(self, resource, entries, brain=None):
+        """``(contents, recall)``: the rendered bytes, and what the template
+        asked of ``brain`` (dependency -> raw answer) and found missing."""
         template = self._template(resource)
         store = store_from_kv(entries, resource.prefix, resource.keys)
+        recall = Recall(brain)
         try:
-            text = template.execute(NO_VALUE, self._funcs(store))
+            text = template.execute(NO_VALUE, self._funcs(store, recall))
         except TemplateError as e:
-            raise RenderError(str(e), e)
-        return to_bytes(text)
+            raise RenderError(str(e), e, frozenset(recall.used))
+        return to_bytes(text), recall
 
     # -- syncing ---------------------------------------------------------------------
 
@@ -532,14 +561,25 @@ class Processor:
         except OSError as e:
             raise ResourceError(f"sync {resource.dest}: {e.strerror or e}")
 
-    def sync(self, resource, entries):
-        """Render ``resource`` over ``entries`` and bring its destination up to date.
+    def sync(self, resource, entries, brain=None):
+        """Render ``resource`` over ``entries`` (and the discovery functions
+        over ``brain``) and bring its destination up to date.
 
         Returns a :class:`SyncResult`; raises :class:`ResourceError` (the
         destination is left as it was unless the error is a ReloadFailed).
+        A render that lacked data changes nothing: its result lists what.
         """
         mode = self._target_mode(resource)
-        content = self.render(resource, entries)
+        content, recall = self.execute(resource, entries, brain)
+        used = frozenset(recall.used)
+        if recall.missing:
+            self.log.debug("Waiting for {count} dependencies of {resource}",
+                           count=len(recall.missing), resource=resource.path)
+            return SyncResult(resource, False, False, used=used, missing=frozenset(recall.missing))
+        result = self._apply(resource, content, mode)
+        return attr.evolve(result, used=used)
+
+    def _apply(self, resource, content, mode):
         staged, wanted = self._stage(resource, content, mode)
         keep = self.settings.keep_stage_file
         if keep:

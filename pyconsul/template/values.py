@@ -155,6 +155,27 @@ class GoStruct:
         return f"{type(self).__name__}({fields})"
 
 
+class NilPointer:
+    """A typed nil pointer, such as the ``Node`` of a node that does not
+    exist: false, printed ``<nil>``, and a field of it is Go's nil pointer
+    error (which names the type)."""
+
+    nil = True
+    __slots__ = ("go_type",)
+
+    def __init__(self, go_type):
+        self.go_type = go_type
+
+    def __eq__(self, other):
+        return isinstance(other, NilPointer) and other.go_type == self.go_type
+
+    def __hash__(self):
+        return hash(self.go_type)
+
+    def __repr__(self):
+        return f"NilPointer({self.go_type!r})"
+
+
 class KVPair(GoStruct):
     """confd's ``memkv.KVPair``: what ``get`` and ``gets`` return."""
 
@@ -179,6 +200,13 @@ class SRV(GoStruct):
         self.Port = Uint16(Port)
         self.Priority = Uint16(Priority)
         self.Weight = Uint16(Weight)
+
+
+def map_zero(mapping):
+    """The zero value of a map's elements: typed maps say (``zero()``); a
+    map of interface {} has nil."""
+    zero = getattr(mapping, "zero", None)
+    return zero() if zero is not None else None
 
 
 def type_name(value):
@@ -211,7 +239,7 @@ def truth(value):
     Structs (and pointers to them) are always true.
     """
     value = unbox(value)
-    if value is NO_VALUE or value is None:
+    if value is NO_VALUE or value is None or isinstance(value, NilPointer):
         return False
     if isinstance(value, (bool, int, float, complex)):
         return value != 0
@@ -297,5 +325,6 @@ def slice_type(name, *assignable_from):
     )
 
 
-STRING_SLICE = slice_type("[]string")
+# consul-template's ServiceTags is a named []string, assignable to []string.
+STRING_SLICE = slice_type("[]string", "dependency.ServiceTags")
 KV_SLICE = slice_type("[]memkv.KVPair", "memkv.KVPairs")
