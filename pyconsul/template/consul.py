@@ -1,10 +1,15 @@
-"""Reading KV prefixes from a Consul agent over HTTP, on Twisted.
+"""Reading from a Consul agent over HTTP, on Twisted: KV prefixes and the
+catalog.
 
-The one call the renderer needs is ``GET /v1/kv/<prefix>?recurse``, plain
-or as a blocking query (``&index=N&wait=...``): :meth:`ConsulKV.list`
-returns a Deferred :class:`Listing` (the ``X-Consul-Index`` and the entries,
-key -> bytes). A prefix with no keys is a 404 with an index, which is an empty
-listing, not an error.
+Every read is one GET, plain or as a blocking query (``&index=N&wait=...``):
+:meth:`ConsulKV.read` takes a dependency (:mod:`pyconsul.template.deps`:
+a KV prefix, ``service "web"``, ``nodes`` ...) and returns a Deferred
+:class:`Listing` (the ``X-Consul-Index`` and the answer as the dependency
+parses it). :meth:`ConsulKV.list` is the KV case, ``GET
+/v1/kv/<prefix>?recurse``, whose entries are key -> bytes; a prefix with no
+keys is a 404 with an index, which is an empty listing, not an error. The
+agent's own node (for ``node`` without a name) is asked of
+``/v1/agent/self`` once and remembered.
 
 Failures become :class:`KVError` with a message in the words of Go's HTTP
 client, which is what confd users see from confd: ``Get
@@ -22,11 +27,11 @@ import urllib.parse
 
 import attr
 from twisted.internet import error as net_error
-from twisted.internet.defer import CancelledError, TimeoutError
+from twisted.internet.defer import CancelledError, TimeoutError, succeed
 from twisted.logger import Logger
 
+from pyconsul.template.deps import KVPrefix
 from pyconsul.template.httpclient import HTTPClient, HTTPProtocolError
-from pyconsul.template.memkv import entries_from_consul
 
 log = Logger(namespace="pyconsul.template")
 
@@ -37,7 +42,7 @@ BLOCKING_SLACK = 10.0
 
 
 class KVError(Exception):
-    """A listing could not be read; ``str()`` is the message for the log."""
+    """A read failed (KV or catalog); ``str()`` is the message for the log."""
 
 
 class NodeAddressError(ValueError):
@@ -88,21 +93,27 @@ def parse_node(text, scheme="http"):
 
 @attr.s(frozen=True, slots=True)
 class Listing:
-    """One answer: Consul's index for the prefix and its entries."""
+    """One answer: Consul's index and what came (KV entries, or the
+    catalog's JSON)."""
 
     index: int = attr.ib()
-    entries: dict = attr.ib()
+    entries: object = attr.ib()
 
 
-def kv_path(prefix, index=0, wait=None):
-    """The request target: ``/v1/kv/<prefix>?recurse=[&index=N&wait=Xms]``."""
-    path = "/v1/kv/" + urllib.parse.quote(prefix, safe="/$&+,:;=@")
-    query = [("recurse", "")]
+def request_target(path, params=(), index=0, wait=None):
+    """``path?params[&index=N&wait=Xms]``, the path escaped as Go's url does."""
+    query = list(params)
     if index:
         query.append(("index", str(index)))
         if wait is not None:
             query.append(("wait", "%dms" % round(wait * 1000)))
-    return path + "?" + urllib.parse.urlencode(query)
+    target = urllib.parse.quote(path, safe="/$&+,:;=@")
+    return target + "?" + urllib.parse.urlencode(query) if query else target
+
+
+def kv_path(prefix, index=0, wait=None):
+    """The request target: ``/v1/kv/<prefix>?recurse=[&index=N&wait=Xms]``."""
+    return request_target(*KVPrefix(prefix).request(), index=index, wait=wait)
 
 
 def describe_failure(failure, node):
@@ -127,7 +138,7 @@ def _is_connection_failure(failure):
 
 
 class ConsulKV:
-    """Lists KV prefixes from the first reachable of ``nodes``.
+    """Reads KV prefixes and the catalog from the first reachable of ``nodes``.
 
     ``http`` is the HTTP client: ``get(node, target, headers)`` -> Deferred
     :class:`~pyconsul.template.httpclient.Response`; by default an
@@ -146,6 +157,7 @@ class ConsulKV:
         if token:
             self.headers.append(("X-Consul-Token", token))
         self._current = 0
+        self._local_node = None  # the agent's node name, once known
 
     @property
     def node(self):
@@ -154,41 +166,81 @@ class ConsulKV:
     def _next_node(self):
         if len(self.nodes) > 1:
             self._current = (self._current + 1) % len(self.nodes)
+            self._local_node = None  # "the agent's own node" is the new agent's
             log.info("Trying Consul node {node}", node=self.node.authority)
 
     def list(self, prefix, index=0, wait=None):
-        """A Deferred Listing of ``prefix``; a blocking query if ``index`` > 0.
+        """A Deferred Listing of KV ``prefix``; a blocking query if ``index`` > 0.
 
         Fails with KVError.
         """
+        return self.read(KVPrefix(prefix), index, wait)
+
+    def read(self, dep, index=0, wait=None):
+        """A Deferred Listing of what ``dep`` asks for (its ``parse`` of the
+        answer); a blocking query if ``index`` > 0. Fails with KVError."""
+        if getattr(dep, "needs_local_node", False):
+            d = self._local_node_name()
+            return d.addCallback(lambda name: self._get(dep, dep.request_for(name), index, wait))
+        return self._get(dep, dep.request(), index, wait)
+
+    def _get(self, dep, request, index, wait):
+        d = self._request(*request, index=index, wait=wait)
+        return d.addCallback(self._listing, dep)
+
+    def _request(self, path, params, index=0, wait=None):
+        """A Deferred (response, url) for a 200 or 404; KVError otherwise."""
         node = self.node
-        target = kv_path(prefix, index, wait)
+        target = request_target(path, params, index, wait)
         url = node.base_url + target
         timeout = self.request_timeout
         if index and wait is not None:
             timeout = wait + wait / 16 + BLOCKING_SLACK
         d = self.http.get(node, target, self.headers)
         d.addTimeout(timeout, self.reactor)
-        d.addCallbacks(self._listing, self._failed, callbackArgs=(url,), errbackArgs=(url, node))
+        d.addCallbacks(self._answered, self._failed, callbackArgs=(url,), errbackArgs=(url, node))
         return d
 
     @staticmethod
-    def _listing(response, url):
-        index_text = response.header("X-Consul-Index", b"")
-        body = response.body
+    def _answered(response, url):
         if response.code not in (200, 404):
-            text = body.decode("utf-8", "replace").strip()
+            text = response.body.decode("utf-8", "replace").strip()
             raise KVError(f"Unexpected response code: {response.code} ({text})")
+        return response, url
+
+    @staticmethod
+    def _listing(answer, dep):
+        response, url = answer
         try:
-            index = int(index_text)
+            index = int(response.header("X-Consul-Index", b""))
         except ValueError:
             raise KVError(f'Get "{url}": the answer has no valid X-Consul-Index header')
         if response.code == 404:
-            return Listing(index, {})
+            if getattr(dep, "not_found_is_empty", False):
+                return Listing(index, {})
+            text = response.body.decode("utf-8", "replace").strip()
+            raise KVError(f"Unexpected response code: 404 ({text})")
         try:
-            return Listing(index, entries_from_consul(json.loads(body)))
+            return Listing(index, dep.parse(response.body))
         except (ValueError, TypeError, KeyError, AttributeError) as e:
-            raise KVError(f'Get "{url}": cannot decode the KV listing: {e}')
+            what = "the KV listing" if isinstance(dep, KVPrefix) else "the answer"
+            raise KVError(f'Get "{url}": cannot decode {what}: {e}')
+
+    def _local_node_name(self):
+        if self._local_node is not None:
+            return succeed(self._local_node)
+        return self._request("/v1/agent/self", ()).addCallback(self._node_name)
+
+    def _node_name(self, answer):
+        response, url = answer
+        try:
+            name = json.loads(response.body)["Config"]["NodeName"]
+        except (ValueError, TypeError, KeyError) as e:
+            raise KVError(f'Get "{url}": cannot read the agent\'s node name: {e!r}')
+        if response.code != 200 or not isinstance(name, str) or not name:
+            raise KVError(f'Get "{url}": the agent did not say its node name')
+        self._local_node = name
+        return name
 
     def _failed(self, failure, url, node):
         if _is_connection_failure(failure):

@@ -1,10 +1,12 @@
-"""Following one KV prefix with blocking queries.
+"""Following one dependency -- a KV prefix, ``service "web"``, ``nodes``
+... -- with blocking queries.
 
-A :class:`PrefixWatch` keeps exactly one request open for its prefix: it asks
-with the last ``X-Consul-Index`` it saw, the agent answers when something
-under the prefix changes (or when ``wait`` runs out), and the watch asks
-again at once. When the entries differ from the last ones, ``on_change`` is
-called; the entries are then in ``watch.entries``. If it returns a Deferred,
+A :class:`Watch` keeps exactly one request open for its dependency: it asks
+with the last ``X-Consul-Index`` it saw, the agent answers when the answer
+changes (or when ``wait`` runs out), and the watch asks again at once. When
+the answer differs from the last one, ``on_change`` is called; the answer
+(KV entries, or the catalog's JSON) is then in ``watch.entries``. If it
+returns a Deferred,
 the watch asks again once that fires: the renderer uses this to take the
 answer's render first, and the next question after it (whatever changes
 meanwhile comes back at once, in one answer).
@@ -17,13 +19,17 @@ to 10 s, with jitter) and logs each failure; a server that answers at once
 without blocking is asked again only after a back-off too, so a watch never
 polls in a busy loop.
 
-Time comes from an ``IReactorTime`` (``task.Clock`` in tests), the listing from
-an object with ``list(prefix, index, wait) -> Deferred[Listing]``.
+Time comes from an ``IReactorTime`` (``task.Clock`` in tests), the answers
+from an object with ``read(dep, index, wait) -> Deferred[Listing]``
+(:class:`~pyconsul.template.consul.ConsulKV`). :class:`PrefixWatch` is the
+KV case.
 """
 
 import random
 
 from twisted.logger import Logger
+
+from pyconsul.template.deps import KVPrefix
 
 log = Logger(namespace="pyconsul.template")
 
@@ -54,13 +60,19 @@ class Backoff:
         self.failures = 0
 
 
-class PrefixWatch:
-    """One blocking query at a time for ``prefix``; see the module docstring."""
+def describe(dep):
+    """How logs name a dependency: a KV prefix quoted ('nginx'), the rest as
+    consul-template names them (health.service(web|passing))."""
+    return repr(dep.prefix) if isinstance(dep, KVPrefix) and not dep.dc else str(dep)
 
-    def __init__(self, prefix, kv, clock, on_change, wait=DEFAULT_WAIT, backoff=None,
+
+class Watch:
+    """One blocking query at a time for ``dep``; see the module docstring."""
+
+    def __init__(self, dep, source, clock, on_change, wait=DEFAULT_WAIT, backoff=None,
                  idle_backoff=None, logger=None):
-        self.prefix = prefix
-        self.kv = kv
+        self.dep = dep
+        self.source = source
         self.clock = clock
         self.on_change = on_change
         self.wait = wait
@@ -75,8 +87,12 @@ class PrefixWatch:
         self._stopped = True
 
     @property
+    def name(self):
+        return describe(self.dep)
+
+    @property
     def ready(self):
-        """Whether the prefix has been read at least once."""
+        """Whether the dependency has been read at least once."""
         return self.entries is not None
 
     def start(self):
@@ -97,11 +113,11 @@ class PrefixWatch:
         if self._stopped:
             return
         asked_with, started = self.index, self.clock.seconds()
-        d = self.kv.list(self.prefix, index=asked_with, wait=self.wait)
+        d = self.source.read(self.dep, index=asked_with, wait=self.wait)
         self._request = d
         d.addCallbacks(self._answered, self._failed, callbackArgs=(asked_with, started),
                        errbackArgs=(asked_with, started))
-        d.addErrback(lambda f: self.log.failure("Watching {prefix!r}", f, prefix=self.prefix))
+        d.addErrback(lambda f: self.log.failure("Watching {what}", f, what=self.name))
 
     def _later(self, delay):
         self._timer = self.clock.callLater(delay, self._ask)
@@ -112,7 +128,7 @@ class PrefixWatch:
             return
         if self._failing:
             self._failing = False
-            self.log.info("Watching {prefix!r} again", prefix=self.prefix)
+            self.log.info("Watching {what} again", what=self.name)
         self.backoff.reset()
         index = max(listing.index, 1)
         if index < asked_with:
@@ -144,6 +160,14 @@ class PrefixWatch:
             "{error} (retrying in {delay:.1f}s)",
             error=str(failure.value) or failure.getErrorMessage(),
             delay=delay,
-            prefix=self.prefix,
+            dependency=self.name,
         )
         self._later(delay)
+
+
+class PrefixWatch(Watch):
+    """A Watch of everything under a KV prefix."""
+
+    def __init__(self, prefix, kv, clock, on_change, **kwargs):
+        super().__init__(KVPrefix(prefix), kv, clock, on_change, **kwargs)
+        self.prefix = prefix

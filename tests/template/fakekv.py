@@ -26,6 +26,10 @@ class FakeKV:
 
     # -- the API -----------------------------------------------------------------
 
+    def read(self, dep, index=0, wait=None):
+        """The reader's interface: only KV prefixes here."""
+        return self.list(dep.prefix, index, wait)
+
     def list(self, prefix, index=0, wait=None):
         self.requests.append((prefix, index, wait))
         self.request_times.append(self.clock.seconds())

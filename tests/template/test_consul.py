@@ -10,6 +10,7 @@ from twisted.internet.task import Clock
 from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase
 
+from pyconsul.template import deps
 from pyconsul.template.consul import (
     ConsulKV,
     KVError,
@@ -204,3 +205,64 @@ class FailureTests(SynchronousTestCase):
         self.failureResultOf(kv.list("x"), KVError)
         self.successResultOf(kv.list("x"))
         self.assertEqual([node.authority for node, _, _ in http.requests], ["a:1", "a:1"])
+
+
+class CatalogReadTests(SynchronousTestCase):
+    """The discovery functions' reads: the same client, paths and errors as KV's."""
+
+    def kv(self, answers, nodes=("127.0.0.1:8500",)):
+        self.consul = FakeHTTP(answers)
+        return ConsulKV(Clock(), [parse_node(n) for n in nodes], http=self.consul)
+
+    def targets(self):
+        return [target for _, target, _ in self.consul.requests]
+
+    def test_a_health_query(self):
+        entries = [{"Node": {"Node": "n1"}, "Service": {"ID": "web1"}, "Checks": []}]
+        kv = self.kv([json_answer(7, entries), json_answer(8, [])])
+        self.assertEqual(self.successResultOf(kv.read(deps.parse_health_service("web"))), Listing(7, entries))
+        self.successResultOf(kv.read(deps.parse_health_service("v=1:x.web@dc2~_agent|any"), index=7, wait=300))
+        self.assertEqual(self.targets(), [
+            "/v1/health/service/web?passing=1",
+            "/v1/health/service/web?dc=dc2&near=_agent&tag=v%3D1%3Ax&index=7&wait=300000ms",
+        ])
+
+    def test_the_catalog_queries(self):
+        kv = self.kv([json_answer(3, {"web": ["a"]}), json_answer(4, []), json_answer(5, None)])
+        self.assertEqual(self.successResultOf(kv.read(deps.CatalogServicesQuery("dc2"))), Listing(3, {"web": ["a"]}))
+        self.assertEqual(self.successResultOf(kv.read(deps.CatalogNodesQuery(near="_agent"))), Listing(4, []))
+        self.assertEqual(self.successResultOf(kv.read(deps.CatalogNodeQuery("n1"))), Listing(5, None))
+        self.assertEqual(self.targets(), ["/v1/catalog/services?dc=dc2", "/v1/catalog/nodes?near=_agent",
+                                          "/v1/catalog/node/n1"])
+
+    def test_the_agents_own_node_is_asked_once(self):
+        self_answer = (200, {}, json.dumps({"Config": {"NodeName": "agent-1", "Datacenter": "dc1"}}).encode())
+        kv = self.kv([self_answer, json_answer(5, None), json_answer(6, None)])
+        self.successResultOf(kv.read(deps.CatalogNodeQuery()))
+        self.successResultOf(kv.read(deps.CatalogNodeQuery(dc="dc2"), index=5, wait=60))
+        self.assertEqual(self.targets(), ["/v1/agent/self", "/v1/catalog/node/agent-1",
+                                          "/v1/catalog/node/agent-1?dc=dc2&index=5&wait=60000ms"])
+
+    def test_the_next_agent_is_asked_its_own_node(self):
+        http = FailingHTTP(net_error.ConnectionRefusedError())
+        kv = ConsulKV(Clock(), [parse_node(n) for n in ("a:1", "b:2")], http=http)
+        kv._local_node = "node-a"
+        self.failureResultOf(kv.read(deps.CatalogNodeQuery()), KVError)
+        self.failureResultOf(kv.read(deps.CatalogNodeQuery()), KVError)
+        self.assertEqual(http.urls, ["http://a:1/v1/catalog/node/node-a", "http://b:2/v1/agent/self"])
+
+    def test_errors(self):
+        cases = [
+            ((404, {"X-Consul-Index": "1"}, b"no such endpoint"), "Unexpected response code: 404 (no such endpoint)"),
+            ((500, {}, b"No cluster leader"), "Unexpected response code: 500 (No cluster leader)"),
+            ((200, {"X-Consul-Index": "1"}, b"[not json"),
+             'Get "http://127.0.0.1:8500/v1/catalog/nodes": cannot decode the answer'),
+            ((200, {}, b"[]"), "no valid X-Consul-Index"),
+        ]
+        for answer, text in cases:
+            kv = self.kv([answer])
+            self.assertIn(text, str(self.failureResultOf(kv.read(deps.CatalogNodesQuery()), KVError).value))
+        for body in (b"{}", b"not json", b'{"Config": {"NodeName": ""}}'):
+            kv = self.kv([(200, {}, body)])
+            error = self.failureResultOf(kv.read(deps.CatalogNodeQuery()), KVError).value
+            self.assertIn('Get "http://127.0.0.1:8500/v1/agent/self": ', str(error))

@@ -8,7 +8,7 @@ from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase
 
 from pyconsul.template import CommandResult, Processor, load_resource, load_resources
-from pyconsul.template.modes import IntervalMode, SyncRunner, WatchMode, run_once
+from pyconsul.template.modes import IntervalMode, SyncReport, SyncRunner, WatchMode, run_once
 from pyconsul.template.watch import DEFAULT_WAIT, Backoff
 from tests.template.fakekv import FakeKV
 from tests.template.test_quiescence import Turns
@@ -326,6 +326,9 @@ class SlowKV:
         self.prefix = prefix
         self.held = None
 
+    def read(self, dep, index=0, wait=None):
+        return self.list(dep.prefix, index, wait)
+
     def list(self, prefix, index=0, wait=None):
         if prefix == self.prefix and self.held is None:
             self.held = Deferred()
@@ -388,7 +391,7 @@ class IntervalModeTests(ModeTestCase):
         mode = self.interval_mode(2)
         self.clock.advance(5)
         self.assertEqual(mode.passes, 0)
-        held[0].callback([])
+        held[0].callback(SyncReport())
         self.assertEqual(mode.passes, 1)
         self.clock.advance(1.9)
         self.assertEqual(len(held), 1)
@@ -431,10 +434,10 @@ class RunOnceTests(ModeTestCase):
         runner = self.runner()
         real_sync = runner.processor.sync
 
-        def sync(resource, entries):
+        def sync(resource, entries, brain):
             if resource is broken:
                 raise ZeroDivisionError("bug")
-            return real_sync(resource, entries)
+            return real_sync(resource, entries, brain)
 
         runner.processor.sync = sync
         self.assertEqual(self.successResultOf(run_once([broken, fine], self.kv, runner)), 1)

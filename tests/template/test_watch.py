@@ -227,6 +227,6 @@ class ScriptedKV:
         self.answers = list(answers)
         self.requests = []
 
-    def list(self, prefix, index=0, wait=None):
-        self.requests.append((prefix, index))
+    def read(self, dep, index=0, wait=None):
+        self.requests.append((dep.prefix, index))
         return succeed(self.answers.pop(0))
