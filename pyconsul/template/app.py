@@ -4,6 +4,12 @@
 stream, loads the resources and runs the chosen mode until it is done
 (``-onetime``) or told to stop (SIGINT/SIGTERM, exit status 0 as confd).
 It returns the exit status.
+
+:func:`run_consul_template` is consul-template's shape (``-template
+in:out:command``): watch mode over the templates, with consul-template's
+exit statuses -- 0 once every template has rendered with ``-once``, 14
+(its ExitCodeRunnerError) after an error, which is fatal there, and 12
+(ExitCodeInterrupt, after "Cleaning up...") on SIGINT or SIGTERM.
 """
 
 import os
@@ -17,6 +23,7 @@ from twisted.python.failure import Failure
 
 from pyconsul.template.confdlog import ConfdLogObserver
 from pyconsul.template.consul import ConsulKV, NodeAddressError, parse_node
+from pyconsul.template.ctrender import ConsulTemplateError, ConsulTemplateRunner, Renderer, load_templates
 from pyconsul.template.modes import IntervalMode, SyncRunner, WatchMode, run_once
 from pyconsul.template.resource import Processor, load_resources
 
@@ -164,6 +171,85 @@ def run(config, stream):
 
     start_logging(stream, config.log_level)
     app = TemplateApp(config, reactor)
+    reactor.callWhenRunning(app.start)
+    reactor.run()
+    return app.status
+
+
+EXIT_INTERRUPT = 12  # consul-template's ExitCodeInterrupt
+EXIT_RUNNER_ERROR = 14  # consul-template's ExitCodeRunnerError
+
+
+class ConsulTemplateApp:
+    """One consul-template-shaped run (a ConsulTemplateConfig)."""
+
+    def __init__(self, config, reactor, stdout, stderr):
+        self.config = config
+        self.reactor = reactor
+        self.stdout = stdout
+        self.stderr = stderr
+        self.status = 0
+        self.mode = None
+        self.runner = None
+        self._stopping = False
+
+    def start(self):
+        config = self.config
+        try:
+            templates = load_templates(config.templates)
+        except ConsulTemplateError as e:
+            return self._exit(EXIT_RUNNER_ERROR, str(e))
+        kv = ConsulKV(self.reactor, [config.node], token=config.token)
+        thread = SyncThread(self.reactor)
+        self.reactor.addSystemEventTrigger("during", "shutdown", thread.stop)
+        self.runner = ConsulTemplateRunner(Renderer(dry=config.dry, dry_stream=self.stdout), thread,
+                                           output=self.stdout, once=config.once)
+        self.templates = templates
+        self.mode = WatchMode(templates, kv, self.runner, self.reactor, self.reactor.callFromThread,
+                              quiescence=config.quiescence, on_synced=self._synced,
+                              order=lambda t: t.index)
+        self._handle_signals()
+        self.mode.start()
+        if config.once and not templates:
+            self._exit(0)
+
+    def _synced(self, report):
+        if report.errors:
+            return self._exit(EXIT_RUNNER_ERROR, str(report.errors[0]).rstrip("\n"))
+        if self.config.once and all(t in self.runner.rendered for t in self.templates):
+            self._exit(0)
+
+    def _handle_signals(self):
+        def on_signal(number, frame):
+            self.reactor.callFromThread(self._interrupted)
+
+        for number in _SIGNAL_NAMES:
+            signal.signal(number, on_signal)
+
+    def _interrupted(self):
+        self.stderr.write(b"Cleaning up...\n")
+        self.stderr.flush()
+        self._exit(EXIT_INTERRUPT)
+
+    def _exit(self, status, message=None):
+        if self._stopping:
+            return
+        self._stopping = True
+        if message:
+            log.error("{message}", message=message)
+        self.status = status
+        if self.mode is not None:
+            self.mode.stop()
+        if self.reactor.running:
+            self.reactor.stop()
+
+
+def run_consul_template(config, stdout, stderr):
+    """Run ``pyconsul template -template ...``; returns the exit status."""
+    from twisted.internet import reactor
+
+    start_logging(stderr, config.log_level)
+    app = ConsulTemplateApp(config, reactor, stdout, stderr)
     reactor.callWhenRunning(app.start)
     reactor.run()
     return app.status

@@ -7,7 +7,8 @@ grep for these, so :class:`ConfdLogObserver` writes the renderer's
 twisted.logger events the same way (with ``pyconsul`` as the program).
 
 Levels are logrus's, as confd's ``-log-level`` takes them: ``debug``,
-``info`` (the default), ``warn``/``warning``, ``error``, ``fatal``/``panic``.
+``info`` (the default), ``warn``/``warning``, ``error`` (or consul-template's
+``err``), ``fatal``/``panic``.
 Events from Twisted itself ("Starting factory ...") are shown only at
 ``debug`` or when they are warnings or worse.
 """
@@ -26,6 +27,7 @@ _THRESHOLDS = {
     "warn": LogLevel.warn,
     "warning": LogLevel.warn,
     "error": LogLevel.error,
+    "err": LogLevel.error,  # consul-template's name for it
     "fatal": LogLevel.critical,
     "panic": LogLevel.critical,
 }
