@@ -10,6 +10,11 @@
 * The user's nginx example, in watch mode and in interval mode, with a
   reload_cmd that records its calls.
 * An agent that is down, then comes up.
+* consul-template's discovery functions over the agent's catalog: services
+  registered with ``PUT /v1/catalog/register``, an instance whose check goes
+  critical leaving the rendered file in watch mode and coming back.
+* consul-template's command shape end to end: ``-template in:out:command``
+  with ``-once``, ``-dry``, a template error (exit 14) and SIGINT (exit 12).
 """
 
 import json
@@ -339,3 +344,117 @@ class AgentAvailabilityTests(SynchronousTestCase):
         status, log = run_template("-onetime", "-confdir", confdir, "-node", "127.0.6.5:8500", cwd=confdir)
         self.assertEqual(status, 0, log)
         self.assertIn("WARNING Found no templates", log)
+
+
+# -- the catalog ----------------------------------------------------------------------
+
+WEB_TEMPLATE = '{{range service "web"}}{{.Address}}:{{.Port}} {{end}}\n'
+
+
+def register(agent, node, address, service_id, port, status="passing"):
+    body = {"Node": node, "Address": address,
+            "Service": {"ID": service_id, "Service": "web", "Port": port, "Tags": ["v1"]},
+            "Check": {"CheckID": service_id + "-alive", "Name": "alive", "Status": status, "ServiceID": service_id}}
+    status_code, answer = agent.request("PUT", "/v1/catalog/register", json.dumps(body).encode())
+    if (status_code, answer) != (200, b"true"):
+        raise AssertionError("register %s: %s %r" % (service_id, status_code, answer))
+
+
+class CatalogTests(SynchronousTestCase):
+    def wait_for_text(self, path, text):
+        wait_for(lambda: os.path.exists(path) and read(path) == text.encode(),
+                 what="%s to read %r (it reads %r)" % (path, text, read(path) if os.path.exists(path) else None))
+
+    def test_watch_mode_follows_the_health_of_the_instances(self):
+        agent = Agent(self, "127.0.6.10", ["--dev"]).start().wait_until_leader()
+        register(agent, "web-a", "10.0.0.1", "web1", 80)
+        register(agent, "web-b", "10.0.0.2", "web2", 81)
+        confdir = os.path.abspath(self.mktemp())
+        dest = os.path.join(confdir, "out", "web.conf")
+        reloads = os.path.join(confdir, "reloads")
+        os.makedirs(os.path.dirname(dest))
+        write(os.path.join(confdir, "templates", "web.tmpl"), WEB_TEMPLATE)
+        write_resource(confdir, "web", "web.tmpl", dest, [], reload_cmd="echo reload >> %s" % reloads)
+        template = TemplateProcess(self, ["-confdir", confdir, "-node", agent.http], confdir).start()
+        self.wait_for_text(dest, "10.0.0.1:80 10.0.0.2:81 \n")
+
+        register(agent, "web-a", "10.0.0.1", "web1", 80, status="critical")
+        self.wait_for_text(dest, "10.0.0.2:81 \n")
+        register(agent, "web-a", "10.0.0.1", "web1", 80, status="passing")
+        self.wait_for_text(dest, "10.0.0.1:80 10.0.0.2:81 \n")
+        wait_for(lambda: os.path.exists(reloads) and read(reloads) == b"reload\n" * 3, what="3 reloads")
+        self.assertEqual(template.stop(), 0)
+        self.assertNotIn("Traceback", template.log())
+
+    def test_the_agents_own_node_and_every_service(self):
+        agent = Agent(self, "127.0.6.11", ["--dev", "--node", "tmpl-node"]).start().wait_until_leader()
+        register(agent, "web-a", "10.0.0.1", "web1", 80)
+        workdir = os.path.abspath(self.mktemp())
+        source = os.path.join(workdir, "all.tmpl")
+        write(source, "{{with node}}{{.Node.Node}}{{end}}|{{range services}}{{.Name}}{{.Tags}}:"
+                      "{{range service .Name}} {{.Node}}{{end}};{{end}}|{{range nodes}}{{.Node}} {{end}}\n")
+        dest = os.path.join(workdir, "all.out")
+        status, log = run_template("-consul-addr", agent.http, "-template", "%s:%s" % (source, dest), "-once",
+                                   cwd=workdir)
+        self.assertEqual(status, 0, log)
+        self.assertEqual(read(dest), b"tmpl-node|consul[]: tmpl-node;web[v1]: web-a;|tmpl-node web-a \n")
+
+
+class ConsulTemplateShapeTests(SynchronousTestCase):
+    """``pyconsul template -template ...`` as consul-template's users run it."""
+
+    def setUp(self):
+        self.agent = Agent(self, "127.0.6.12", ["--dev"]).start().wait_until_leader()
+        register(self.agent, "web-a", "10.0.0.1", "web1", 80)
+        put(self.agent, "app/name", "shop")
+        self.workdir = os.path.abspath(self.mktemp())
+        self.source = os.path.join(self.workdir, "web.tmpl")
+        write(self.source, '{{key "app/name"}}: ' + WEB_TEMPLATE)
+
+    def test_once_writes_the_file_and_runs_the_command(self):
+        dest = os.path.join(self.workdir, "deep", "er", "web.conf")
+        marker = os.path.join(self.workdir, "reloaded")
+        spec = "%s:%s:touch %s" % (self.source, dest, marker)
+        status, log = run_template("-consul-addr", self.agent.http, "-template", spec, "-once", cwd=self.workdir)
+        self.assertEqual(status, 0, log)
+        self.assertEqual(read(dest), b"shop: 10.0.0.1:80 \n")
+        self.assertTrue(os.path.exists(marker))
+        self.assertEqual(log, "")  # consul-template logs only warnings and worse by default
+
+    def test_dry_prints_instead(self):
+        dest = os.path.join(self.workdir, "web.conf")
+        env = environment()
+        done = subprocess.run(template_command("-consul-addr", self.agent.http, "-template",
+                                               "%s:%s" % (self.source, dest), "-once", "-dry"),
+                              cwd=self.workdir, env=env, capture_output=True, timeout=60)
+        self.assertEqual(done.returncode, 0, done.stderr)
+        self.assertEqual(done.stdout, ("> %s\nshop: 10.0.0.1:80 \n" % dest).encode())
+        self.assertFalse(os.path.exists(dest))
+
+    def test_a_template_error_ends_the_run(self):
+        bad = os.path.join(self.workdir, "bad.tmpl")
+        write(bad, '{{range service "web x"}}{{end}}')
+        status, log = run_template("-consul-addr", self.agent.http, "-template", bad + ":out", cwd=self.workdir)
+        self.assertEqual(status, 14, log)
+        self.assertIn('ERROR %s: execute: template: :1:8: executing "" at <service "web x">: error calling '
+                      'service: health.service: invalid format: "web x"' % bad, log)
+
+    def test_watch_mode_until_interrupted(self):
+        dest = os.path.join(self.workdir, "web.conf")
+        reloads = os.path.join(self.workdir, "reloads")
+        spec = "%s:%s:echo reload >> %s" % (self.source, dest, reloads)
+        template = TemplateProcess(self, ["-consul-addr", self.agent.http, "-template", spec, "-log-level", "info"],
+                                   self.workdir).start()
+        wait_for(lambda: os.path.exists(dest) and read(dest) == b"shop: 10.0.0.1:80 \n", what="the first render")
+        register(self.agent, "web-b", "10.0.0.2", "web2", 81)
+        put(self.agent, "app/name", "store")
+        wait_for(lambda: read(dest) == b"store: 10.0.0.1:80 10.0.0.2:81 \n", what="the catalog and KV changes")
+        register(self.agent, "web-a", "10.0.0.1", "web1", 80, status="critical")
+        wait_for(lambda: read(dest) == b"store: 10.0.0.2:81 \n", what="web1 to leave")
+        # One reload per render: the command runs after each render that changed the file.
+        wait_for(lambda: read(reloads).count(b"reload\n") == template.log().count("(runner) rendered") >= 3,
+                 what="a reload after each of at least three renders")
+        template.process.send_signal(signal.SIGINT)
+        self.assertEqual(template.process.wait(timeout=30), 12)
+        self.assertIn("Cleaning up...", template.log())
+        self.assertNotIn("Traceback", template.log())
