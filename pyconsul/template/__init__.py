@@ -3,28 +3,40 @@
 Three layers:
 
 * the template language: Go's ``text/template`` (:class:`Template`), with
-  confd's and consul-template's functions (:func:`confd_funcs`) over confd's
-  key/value view (:class:`MemKV`); :func:`render` puts them together;
+  confd's functions (:func:`confd_funcs`) over confd's key/value view
+  (:class:`MemKV`), and consul-template's discovery functions and helpers
+  (:mod:`~pyconsul.template.discovery`: ``service``, ``services``,
+  ``nodes``, ``node``, ``byTag``, ``in`` ...), which read what
+  :mod:`~pyconsul.template.deps` names (one hashable dependency per
+  distinct question) and build :mod:`~pyconsul.template.catalogvalues`'
+  Go structs; :func:`render` puts the confd part together;
 * confd's resources (:mod:`pyconsul.template.resource`): ``conf.d/*.toml``
   files naming a template, a destination and the keys it needs, and the logic
   that renders to a stage file, checks, replaces the destination atomically
-  and reloads;
+  and reloads; and consul-template's ``-template in:out:command``
+  (:mod:`~pyconsul.template.ctconfig`, :mod:`~pyconsul.template.ctrender`),
+  with its own write semantics;
 * running it against Consul: :mod:`~pyconsul.template.runconfig` (confd's
   options and confd.toml), :mod:`~pyconsul.template.consul` (reading KV
-  prefixes over HTTP, with the small client in
+  prefixes and the catalog over HTTP, with the small client in
   :mod:`~pyconsul.template.httpclient`), :mod:`~pyconsul.template.watch`
-  (one blocking query per prefix, with back-off),
+  (one blocking query per dependency, with back-off),
+  :mod:`~pyconsul.template.watchmode` (the watches every resource shares,
+  and what each render reveals it reads),
   :mod:`~pyconsul.template.quiescence` (changes that come together become one
   render; ``-wait``), :mod:`~pyconsul.template.modes` (watch, interval, one-time),
+  :mod:`~pyconsul.template.syncing` (batches for the sync thread),
   :mod:`~pyconsul.template.confdlog` (confd's log lines) and
   :mod:`~pyconsul.template.app` (the wiring; the only module that picks the
   reactor).
 
 The first two layers are synchronous and fetch nothing from Consul: the caller
-gets KV entries (``GET /v1/kv/<prefix>?recurse``) and hands them in. Their
-only other outside effects (DNS for ``lookupIP``/``lookupSRV``, the
-environment, the clock, check and reload commands) go through injectable
-objects: :class:`World` and the runner of :class:`Processor`.
+gets KV entries (``GET /v1/kv/<prefix>?recurse``) and the catalog's answers
+(a brain: dependency -> answer) and hands them in; a render that asks for
+something the brain lacks says so, and the caller fetches it and renders
+again. Their only other outside effects (DNS for ``lookupIP``/``lookupSRV``,
+the environment, the clock, check and reload commands) go through
+injectable objects: :class:`World` and the runner of :class:`Processor`.
 ``Processor.sync`` blocks (file writes, commands), so the modes run it in a
 thread, one batch at a time.
 """
