@@ -222,9 +222,15 @@ def _node_name(lan, node_id):
     return ""
 
 
+# Twisted listens with a backlog of 50: a burst of new connections (clients
+# reconnecting after a restart, thousands of watchers) would be refused.
+# Go asks for the kernel's maximum; so does this (the kernel caps it).
+LISTEN_BACKLOG = 4096
+
+
 def _listener(what, reactor, address, port, factory):
     return ListeningService(
-        what, lambda: reactor.listenTCP(port, factory, interface=address), address, port
+        what, lambda: reactor.listenTCP(port, factory, interface=address, backlog=LISTEN_BACKLOG), address, port
     )
 
 
@@ -307,15 +313,20 @@ def _stop_after_fatal(reactor):
 
 
 class APIChannel(HTTPChannel):
-    """HTTP/1.1 connections of the API. A connection's local address does
-    not change, so it is looked up once, not for every request."""
+    """HTTP/1.1 connections of the API. A connection's addresses do not
+    change, so they are looked up once, not for every request."""
 
-    _host = None
+    _host = _peer = None
 
     def getHost(self):
         if self._host is None:
             self._host = super().getHost()
         return self._host
+
+    def getPeer(self):
+        if self._peer is None:
+            self._peer = super().getPeer()
+        return self._peer
 
 
 class APISite(Site):

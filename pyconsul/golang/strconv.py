@@ -107,6 +107,12 @@ def parse_uint(text, base=0, bits=64):
     """
     if text == "":
         raise NumError("ParseUint", text, ERR_SYNTAX)
+    if base == 10 and text.isascii() and text.isdigit():
+        # The common case (an ?index=), without a loop over every digit.
+        value = int(text)
+        if value > (1 << (bits or 64)) - 1:
+            raise NumError("ParseUint", text, ERR_RANGE)
+        return value
     digits = text
     auto_base = base == 0
     if auto_base:

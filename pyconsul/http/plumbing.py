@@ -101,11 +101,19 @@ def endpoint(*methods, tenancy=()):
                 return call  # a redirect, or the answer to OPTIONS / a bad method
             d = maybeDeferred(function, self, call, *args, **kwargs)
             d.addErrback(_answer_error, request)
-            return d
+            return d.addCallback(_sized, request)
 
         return route
 
     return decorate
+
+
+def _sized(body, request):
+    """Say how long an answer is, as Go does: one write with Content-Length,
+    not a chunked stream, whether the answer came at once or later."""
+    if isinstance(body, bytes):
+        request.setHeader(b"content-length", b"%d" % len(body))
+    return body
 
 
 def _prepare(request, allowed, allow_header):
@@ -127,9 +135,10 @@ def _clean_path(request):
     """(path, raw query), or (None, a redirect) for a path Go's ServeMux would clean."""
     raw_path, raw_query = split_uri(request.uri)
     path = decode_path(raw_path)
-    cleaned = clean_path(path)
-    if cleaned != path:
-        return None, redirect(request, cleaned, raw_query)
+    if "//" in path or "/." in path or not path.startswith("/"):  # else already clean
+        cleaned = clean_path(path)
+        if cleaned != path:
+            return None, redirect(request, cleaned, raw_query)
     return path, raw_query
 
 

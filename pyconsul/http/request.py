@@ -23,6 +23,11 @@ def _unescape(raw, plus_is_space):
     """Percent-decode bytes strictly: a bad escape is an error, not data."""
     if plus_is_space:
         raw = raw.replace(b"+", b" ")
+    if b"%" not in raw:  # the common case, without a loop over every byte
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise BadRequest("Invalid request: the URL is not valid UTF-8")
     out = bytearray()
     i = 0
     while i < len(raw):

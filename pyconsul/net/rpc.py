@@ -31,6 +31,8 @@ class RPCServerProtocol(protocol.Protocol):
         try:
             for body in self.reader.feed(data):
                 request = codec.decode_request(body)
+                self.log.debug("RPC {method} from {host}", method=request["Method"],
+                               host=self.transport.getPeer().host)
                 d = defer.maybeDeferred(self.call, request["Method"], request["Args"])
                 d.addCallbacks(self._result, self._error, (request["Seq"],), None, (request["Seq"],))
         except codec.CodecError as error:
