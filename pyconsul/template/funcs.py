@@ -9,9 +9,10 @@ parameter, so rendering is deterministic under test.
 
 Each function is registered with its Go signature (see
 :mod:`pyconsul.template.functable`), because that decides how arguments are
-checked and what the error messages say. More functions (the catalog's
-``service``, ``services``, ``nodes``) can be added by building another
-:class:`FuncTable` and combining: ``confd_funcs(...) | catalog_funcs(...)``.
+checked and what the error messages say. More functions are added by
+building another :class:`FuncTable` and combining, as the catalog's are:
+``confd_funcs(...) | discovery_funcs(recall)``
+(:mod:`pyconsul.template.discovery`).
 """
 
 import os

@@ -297,8 +297,9 @@ class NodeTests(SynchronousTestCase):
         template = ("{{with node}}{{.Node.Node}} {{.Node.Address}} {{.Node.TaggedAddresses.lan}}:"
                     "{{range .Services}} {{.ID}}/{{.Service}}/{{.Tags}}/{{.Port}}/{{.Address}}/{{.Meta.version}}/"
                     "{{.EnableTagOverride}}{{end}}{{end}}")
-        self.assertEqual(out(template, brain), f"{AGENT_NODE} {AGENT_ADDRESS} {AGENT_ADDRESS}: "
-                                               "consul/consul/[]/8300//1.10.3/false web1/web/[v1]/8080/10.1.2.3/<no value>/false")
+        self.assertEqual(out(template, brain),
+                         f"{AGENT_NODE} {AGENT_ADDRESS} {AGENT_ADDRESS}: consul/consul/[]/8300//1.10.3/false "
+                         "web1/web/[v1]/8080/10.1.2.3/<no value>/false")
 
     def test_a_named_node(self):
         query = deps.parse_catalog_node("ext1")
@@ -465,8 +466,8 @@ class KVFunctionTests(SynchronousTestCase):
                                              "app/dir/b": b"2", "apple": b"3"}}
 
     def test_key(self):
-        output, recall = render('{{key "app/a"}}|{{key "/app/a"}}|{{key ""}}', {deps.KVPrefix("app/a"): {"app/a": b"1"}},
-                                shape="ct")
+        brain = {deps.KVPrefix("app/a"): {"app/a": b"1"}}
+        output, recall = render('{{key "app/a"}}|{{key "/app/a"}}|{{key ""}}', brain, shape="ct")
         self.assertEqual((output, recall.missing), ("1|1|", set()))
 
     def test_key_waits_for_a_key_that_does_not_exist(self):
