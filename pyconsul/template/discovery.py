@@ -11,7 +11,8 @@ nothing is written. ``connect`` is refused: pyconsul has no service mesh.
 The helpers are consul-template's ``byTag``, ``in``, ``containsAll``,
 ``containsAny``, ``containsNone`` and ``containsNotAll``. Its ``contains``
 (``{{ if .Tags | contains "web" }}``: the list second) clashes with confd's
-``contains`` (``strings.Contains``, the string first); the confd shape keeps
+``contains`` (``strings.Contains``, the string first), as its ``split``,
+``join`` and ``trimSuffix`` clash with confd's; the confd shape keeps
 confd's, and :func:`consul_template_funcs` -- the table of ``pyconsul
 template -template``, where every template is a consul-template one -- has
 consul-template's, with its KV functions (``key``, ``ls``, ``tree`` ...)
@@ -23,10 +24,12 @@ from pyconsul.template.catalogvalues import TypedMap
 from pyconsul.template.errors import GoError
 from pyconsul.template.functable import FuncTable
 from pyconsul.template.funcs import KeyPair
+from pyconsul.template.nodes import GO_WHITE_SPACE
 from pyconsul.template.values import (
     ANY,
     NO_VALUE,
     STRING,
+    STRING_SLICE,
     GoSlice,
     from_bytes,
     go_sort_key,
@@ -253,11 +256,27 @@ def _not_a_folder(pair):
     return pair.Key.split("/")[-1] != ""
 
 
+def _ct_split(sep, text):
+    """consul-template's split: the separator first, so that it pipes; an
+    empty (or blank) string is no items."""
+    text = text.strip(GO_WHITE_SPACE)  # strings.TrimSpace
+    return GoSlice(text.split(sep) if text else (), "[]string") if sep else GoSlice(list(text), "[]string")
+
+
+def _ct_trim_suffix(suffix, text):
+    return text[: -len(suffix)] if suffix and text.endswith(suffix) else text
+
+
 def consul_template_funcs(recall):
     """The table for consul-template's command shape: the discovery
-    functions, consul-template's ``contains``, and its KV functions."""
+    functions, its KV functions, and its versions of the helpers whose
+    arguments confd takes the other way round (``contains``, ``split``,
+    ``join``, ``trimSuffix``: consul-template's take the piped value last)."""
     t = discovery_funcs(recall)
     t.add("contains", lambda value, container: go_in(container, value), ANY, ANY)
+    t.add("split", _ct_split, STRING, STRING)
+    t.add("join", lambda sep, items: sep.join(items), STRING, STRING_SLICE)
+    t.add("trimSuffix", _ct_trim_suffix, STRING, STRING)
     t.add("key", lambda k: _key(recall, k), STRING)
     t.add("keyExists", lambda k: _key(recall, k, exists=True), STRING)
     t.add("keyOrDefault", lambda k, d: _key(recall, k, default=d), STRING, STRING)

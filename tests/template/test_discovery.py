@@ -451,6 +451,16 @@ class ConsulTemplateShapeTests(SynchronousTestCase):
         self.assertEqual(out(template, brain, shape="ct"), "[|r1]")
         self.assertEqual(out(template, brain), "[<no value>|r1]")
 
+    def test_its_string_helpers_take_the_piped_value_last(self):
+        brain = {deps.parse_health_service("redis|any"): answer("health-service-passing", REDIS)}
+        self.assertEqual(out('{{range service "redis|any"}}{{.Tags | join ","}};{{end}}', brain, shape="ct"),
+                         "primary;;")
+        self.assertEqual(out('{{"a,b" | split ","}} {{split "," "  "}} {{len (split "," "")}} {{split "" "ab"}}',
+                             shape="ct"), "[a b] [] 0 [a b]")
+        self.assertEqual(out('{{"web.service" | trimSuffix ".service"}}', shape="ct"), "web")
+        # confd's, in its shape: the value first.
+        self.assertEqual(out('{{join (split "a,b" ",") "-"}} {{trimSuffix "web.service" ".service"}}'), "a-b web")
+
     def test_errors_name_the_template_as_consul_template_does(self):
         with self.assertRaises(TemplateExecError) as caught:
             render('x{{service "a b"}}', shape="ct")
