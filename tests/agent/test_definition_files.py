@@ -2,7 +2,8 @@
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from pyconsul.agent.definitions import ServiceAddress, Weights, read_definitions
+from pyconsul.agent.definitions import (
+    DefinitionFileError, ServiceAddress, Weights, load_services, read_definitions)
 from pyconsul.config import ConfigError
 from pyconsul.golang.duration import MINUTE, SECOND
 
@@ -135,3 +136,104 @@ class NodeCheckFileTests(SynchronousTestCase):
         with self.assertRaises(ConfigError) as caught:
             read({"check": {"ttl": "10s"}})
         self.assertEqual(str(caught.exception), "web.json: 'check': CheckID missing")
+
+
+class MapstructureTests(SynchronousTestCase):
+    def test_nulls(self):
+        # A null key is not given; a null in a list or a map is the zero value.
+        (service,) = read({"service": {"name": "web", "port": None, "tags": ["a", None], "meta": {"k": None},
+                                       "checks": [{"ttl": "1s", "header": {"X": None}}]}}).services
+        self.assertEqual((service.port, service.tags, service.meta), (0, ("a", ""), (("k", ""),)))
+        self.assertEqual(service.checks[0].header, (("X", ()),))
+
+    def test_the_canonical_key_wins_over_an_alias(self):
+        (check,) = read({"check": {"name": "c", "ttl": "1s", "ServiceID": "a", "service_id": "b"}}).checks
+        self.assertEqual(check.service_id, "b")
+        (check,) = read({"check": {"name": "c", "ttl": "1s", "service_id": "b", "serviceid": "a"}}).checks
+        self.assertEqual(check.service_id, "b")
+
+
+class ConsulWordingTests(SynchronousTestCase):
+    """Each refusal also carries Consul's loader's words for its step."""
+
+    def consul(self, values):
+        with self.assertRaises(DefinitionFileError) as caught:
+            read(values)
+        return caught.exception.consul
+
+    def test_decoding(self):
+        self.assertEqual(self.consul({"service": {"name": "w", "port": "80", "tags": [1, "a"]}}), (
+            "failed to parse web.json: 2 error(s) decoding:\n\n"
+            "* 'service.port' expected type 'int', got unconvertible type 'string', value: '80'\n"
+            "* 'service.tags[0]' expected type 'string', got unconvertible type 'float64', value: '1'"))
+        self.assertEqual(self.consul({"Service": {"Name": "w", "Checks": [{"Colour": 1}], "Tagged_Addresses": {
+            "lan": {"Floor": 2}}}}), (
+            "failed to parse web.json: 2 errors occurred:\n"
+            "\t* invalid config key service.checks[0].Colour\n"
+            "\t* invalid config key service.tagged_addresses[lan].Floor\n\n"))
+
+    def test_building(self):
+        self.assertEqual(self.consul({"service": {"name": "w", "checks": [{"id": "c", "ttl": "1"}],
+                                                  "weights": {"warning": -1}}}), (
+            "2 errors occurred:\n"
+            "\t* check[c].ttl: invalid duration: \"1\": time: missing unit in duration \"1\"\n"
+            "\t* Invalid weight definition for service w: Warning must be greater or equal than 0\n\n"))
+
+    def test_adding(self):
+        self.assertEqual(self.consul({"service": {"port": 80}}), "Service name missing")
+
+
+class LoadServicesTests(SynchronousTestCase):
+    """Consul's loader, as ``consul services register`` runs it: decoding and
+    building, not what the agent checks when it adds the services."""
+
+    def load(self, *sources):
+        return load_services(list(sources))
+
+    def failed(self, sources, consul):
+        with self.assertRaises(DefinitionFileError) as caught:
+            self.load(*sources)
+        self.assertEqual(caught.exception.consul, consul)
+
+    def test_services_as_the_files_give_them(self):
+        services, warnings = self.load(
+            ("a.json", {"service": {"address": "10.0.0.5", "checks": [{"http": "x"}]}, "node_name": "n"}),
+            ("b.json", {"services": [{"name": "b", "id": "b1"}], "check": {"ttl": "1s"}}))
+        self.assertEqual([(s.id, s.name, s.tagged_addresses) for s in services], [("", "", ()), ("b1", "b", ())])
+        self.assertEqual(services[0].checks[0].http, "x")
+        self.assertEqual(warnings, [])
+
+    def test_other_keys_of_an_agent_config(self):
+        self.failed([("a.json", {"datacenter": "dc1", "acl": {}, "servce": {}})],
+                    "failed to parse a.json: 1 error occurred:\n\t* invalid config key servce\n\n")
+
+    def test_the_first_file_that_does_not_decode_stops_the_load(self):
+        self.failed([("a.json", {"service": {"port": "x"}}), ("b.json", {"service": {"colour": 1}})],
+                    "failed to parse a.json: 1 error(s) decoding:\n\n"
+                    "* 'service.port' expected type 'int', got unconvertible type 'string', value: 'x'")
+
+    def test_building_problems_of_all_files_node_checks_first(self):
+        self.failed([("a.json", {"service": {"name": "a", "check": {"ttl": "x"}}}),
+                     ("b.json", {"check": {"id": "n", "interval": "y"}})], (
+            "2 errors occurred:\n"
+            "\t* check[n].interval: invalid duration: \"y\": time: invalid duration \"y\"\n"
+            "\t* check[].ttl: invalid duration: \"x\": time: invalid duration \"x\"\n\n"))
+
+
+class RegistrationTests(SynchronousTestCase):
+    def test_the_api_struct_in_gos_field_order(self):
+        (service,), _ = load_services([("web.json", {"service": {
+            "name": "web", "id": "w1", "port": 80, "address": "10.0.0.5", "tags": ["a"], "meta": {"b": "2", "a": "1"},
+            "enable_tag_override": True, "tagged_addresses": {"wan": {"address": "x"}}, "token": "t",
+            "checks": [{"ttl": "90s", "notes": "n", "id": "c", "output_max_size": 10,
+                        "header": {"B": ["2"], "A": ["1"]}}]}})])
+        registration = service.to_registration()
+        self.assertEqual(list(registration), ["ID", "Name", "Tags", "Port", "Address", "TaggedAddresses",
+                                              "EnableTagOverride", "Meta", "Weights", "Check", "Checks"])
+        self.assertEqual(list(registration["Meta"]), ["a", "b"])
+        self.assertEqual(registration["Checks"], [{"CheckID": "c", "TTL": "1m30s", "Header": {"A": ["1"], "B": ["2"]},
+                                                   "Notes": "n"}])
+        self.assertEqual(list(registration["Checks"][0]), ["CheckID", "TTL", "Header", "Notes"])
+        bare, _ = load_services([("web.json", {"service": {"name": "web"}})])
+        self.assertEqual(bare[0].to_registration(), {"Name": "web", "Weights": {"Passing": 1, "Warning": 1},
+                                                     "Check": None, "Checks": None})

@@ -172,13 +172,27 @@ class RegisterFileTests(ServicesTestCase):
             ],
         })
 
-    def test_camel_case_keys(self):
-        self.write("web.json", {"Service": {"Name": "web", "ID": "w", "EnableTagOverride": True,
-                                            "Check": {"CheckID": "c", "TTL": "5s", "ScriptArgs": ["x"]}}})
+    def test_keys_match_as_consuls_loader_matches_them(self):
+        """Without regard to case, and the aliases HookTranslateKeys knows."""
+        self.write("web.json", {"Service": {"Name": "web", "ID": "w", "Enable_Tag_Override": True,
+                                            "Check": {"ID": "c", "TTL": "5s", "ScriptArgs": ["x"],
+                                                      "DeregisterCriticalServiceAfter": "1m"}}})
         self.assertEqual(self.run_command("web.json")[0], 0)
         body = json.loads(self.bodies()[0])
         self.assertEqual((body["ID"], body["EnableTagOverride"], body["Checks"]),
-                         ("w", True, [{"CheckID": "c", "ScriptArgs": ["x"], "TTL": "5s"}]))
+                         ("w", True, [{"CheckID": "c", "ScriptArgs": ["x"], "TTL": "5s",
+                                       "DeregisterCriticalServiceAfter": "1m0s"}]))
+
+    def test_camel_case_is_not_snake_case(self):
+        """Underscores count: EnableTagOverride is no key of Consul's files, nor CheckID or script_args."""
+        self.write("web.json", {"Service": {"Name": "web", "EnableTagOverride": True,
+                                            "Check": {"CheckID": "c", "TTL": "5s", "script_args": ["x"]}}})
+        self.assertRun(self.run_command("web.json"), 1, stderr=(
+            b"Error: failed to parse web.json: 3 errors occurred:\n"
+            b"\t* invalid config key service.EnableTagOverride\n"
+            b"\t* invalid config key service.check.CheckID\n"
+            b"\t* invalid config key service.check.script_args\n\n\n"))
+        self.assertEqual(self.agent.requests, [])
 
     def test_services_list_and_several_files_in_order(self):
         self.write("a.json", {"service": {"name": "last-of-a"}, "services": [{"name": "one"}, {"name": "two"}]})
@@ -257,13 +271,12 @@ class RegisterFileTests(ServicesTestCase):
         self.assertEqual(json.loads(self.bodies()[0])["Port"], 80)
 
     def test_unknown_keys(self):
-        self.write("web.json", {"servce": {}, "service": {"name": "web", "namespace": "ns",
+        self.write("web.json", {"servce": {}, "service": {"name": "web",
                                                          "checks": [{"ttl": "5s", "intervall": "1s"}]}})
         self.assertRun(self.run_command("web.json"), 1, stderr=(
-            b"Error: failed to parse web.json: 3 errors occurred:\n"
+            b"Error: failed to parse web.json: 2 errors occurred:\n"
             b"\t* invalid config key servce\n"
-            b"\t* invalid config key service.checks[0].intervall\n"
-            b"\t* invalid config key service.namespace\n\n\n"))
+            b"\t* invalid config key service.checks[0].intervall\n\n\n"))
 
     def test_bad_durations(self):
         self.write("web.json", {"service": {"name": "web", "checks": [{"id": "c1", "interval": "10"},
@@ -273,10 +286,41 @@ class RegisterFileTests(ServicesTestCase):
             b'\t* check[c1].interval: invalid duration: "10": time: missing unit in duration "10"\n'
             b'\t* check[].ttl: invalid duration: "soon": time: invalid duration "soon"\n\n\n'))
 
-    def test_connect_is_refused(self):
-        self.write("web.json", {"service": {"name": "web", "connect": {"sidecar_service": {}}}})
+    def test_builder_errors(self):
+        """What Consul's config builder refuses, all of it, worded as there."""
+        self.write("web.json", {"service": {"name": "web", "meta": {"consul-x": "1"}, "weights": {"passing": 0},
+                                            "socket_path": "/run/web.sock", "port": 80}})
         self.assertRun(self.run_command("web.json"), 1, stderr=(
-            b'Error: web.json: service "web": Connect (connect) is not supported by pyconsul\n'))
+            b"Error: 3 errors occurred:\n"
+            b"\t* invalid meta for service web: Couldn't load metadata pair ('consul-x', '1'): "
+            b"Key prefix 'consul-' is reserved for internal use\n"
+            b"\t* Invalid weight definition for service web: Passing must be greater than 0\n"
+            b"\t* service web cannot have both socket path /run/web.sock and address/port\n\n\n"))
+
+    def test_settings_pyconsul_does_not_support_are_ignored_with_a_warning(self):
+        """Connect's, and those of Consul Enterprise and of later versions, as the agent's files."""
+        self.write("web.json", {"service": {"name": "web", "connect": {"sidecar_service": {}}, "namespace": "ns",
+                                            "kind": "connect-proxy", "check": {"ttl": "5s", "os_service": "x"}}})
+        self.assertRun(self.run_command("web.json"), 0, lines("Registered service: web"), lines(
+            "web.json: 'service.connect' is a Consul setting pyconsul does not support; it is ignored",
+            "web.json: 'service.namespace' is a Consul setting pyconsul does not support; it is ignored",
+            "web.json: 'service.check.os_service' is a Consul setting pyconsul does not support; it is ignored",
+            "web.json: 'service.kind' is a Consul setting pyconsul does not support; it is ignored"))
+        self.assertEqual(self.bodies(), [
+            b'{"Name":"web","Weights":{"Passing":1,"Warning":1},"Check":null,"Checks":[{"TTL":"5s"}]}\n'])
+
+    def test_what_only_the_agent_checks_is_left_to_it(self):
+        """Consul's loader takes a check without an interval, a bad status or a
+        bad tagged address; the agent it is sent to decides."""
+        self.write("web.json", {"service": {"name": "web", "address": "10.0.0.5",
+                                            "tagged_addresses": {"lan_ipv4": {"address": "::1"}},
+                                            "checks": [{"http": "http://localhost/", "status": "up",
+                                                        "failures_before_warning": 2}]}})
+        self.assertEqual(self.run_command("web.json")[0], 0)
+        self.assertEqual(json.loads(self.bodies()[0]), {
+            "Name": "web", "Address": "10.0.0.5", "TaggedAddresses": {"lan_ipv4": {"Address": "::1", "Port": 0}},
+            "Weights": {"Passing": 1, "Warning": 1}, "Check": None,
+            "Checks": [{"HTTP": "http://localhost/", "Status": "up", "FailuresBeforeWarning": 2}]})
 
     def test_the_agent_refuses_a_nameless_service(self):
         self.write("web.json", {"service": {"port": 80}})

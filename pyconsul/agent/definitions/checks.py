@@ -130,6 +130,38 @@ class CheckDefinition:
     def header_dict(self):
         return {name: list(values) for name, values in self.header}
 
+    def to_registration(self):
+        """api.AgentServiceCheck, as the consul CLI sends a check of a service
+        read from a file: Go's field order, durations as Go writes them,
+        every field left out when empty (the struct says omitempty)."""
+        shape = {}
+        for key, attribute in _REGISTRATION_FIELDS:
+            value = getattr(self, attribute)
+            if attribute in _DURATIONS:
+                value = format_duration(value) if value else ""
+            elif attribute == "header":
+                value = self.header_dict()
+            elif attribute == "script_args":
+                value = list(value)
+            if value:
+                shape[key] = value
+        return shape
+
+
+# api.AgentServiceCheck's fields, in its order (OutputMaxSize is not one of them).
+_REGISTRATION_FIELDS = (
+    ("CheckID", "id"), ("Name", "name"), ("ScriptArgs", "script_args"),
+    ("DockerContainerID", "docker_container_id"), ("Shell", "shell"), ("Interval", "interval"),
+    ("Timeout", "timeout"), ("TTL", "ttl"), ("HTTP", "http"), ("Header", "header"), ("Method", "method"),
+    ("Body", "body"), ("TCP", "tcp"), ("Status", "status"), ("Notes", "notes"),
+    ("TLSServerName", "tls_server_name"), ("TLSSkipVerify", "tls_skip_verify"), ("GRPC", "grpc"),
+    ("GRPCUseTLS", "grpc_use_tls"), ("H2PING", "h2ping"), ("AliasNode", "alias_node"),
+    ("AliasService", "alias_service"), ("SuccessBeforePassing", "success_before_passing"),
+    ("FailuresBeforeWarning", "failures_before_warning"), ("FailuresBeforeCritical", "failures_before_critical"),
+    ("DeregisterCriticalServiceAfter", "deregister_critical_service_after"),
+)
+_DURATIONS = frozenset(("interval", "timeout", "ttl", "deregister_critical_service_after"))
+
 
 @attr.s(frozen=True, slots=True, kw_only=True)
 class HealthCheck:

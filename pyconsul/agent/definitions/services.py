@@ -116,6 +116,26 @@ class ServiceDefinition:
             shape["Datacenter"] = datacenter
         return shape
 
+    def to_registration(self):
+        """api.AgentServiceRegistration, as the consul CLI sends a service read
+        from a file: Go's field order, empty fields left out, the weights
+        always given (the loader fills them in), every check in Checks."""
+        shape = {}
+        for key, value in (("Kind", self.kind), ("ID", self.id), ("Name", self.name), ("Tags", list(self.tags)),
+                           ("Port", self.port), ("Address", self.address), ("SocketPath", self.socket_path)):
+            if value:
+                shape[key] = value
+        if self.tagged_addresses:
+            shape["TaggedAddresses"] = self._tagged_addresses_json()
+        if self.enable_tag_override:
+            shape["EnableTagOverride"] = True
+        if self.meta:
+            shape["Meta"] = dict(self.meta)
+        shape["Weights"] = self.weights.to_json()
+        shape["Check"] = None
+        shape["Checks"] = [check.to_registration() for check in self.checks] or None
+        return shape
+
     def to_node_service(self):
         """structs.NodeService, the service as anti-entropy registers it in the
         catalog (Consul's Catalog.Register takes this shape)."""
