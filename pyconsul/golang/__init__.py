@@ -11,6 +11,8 @@ CLI, the HTTP API and the template engine:
   ``Duration.Round`` and the rest of its arithmetic;
 - :mod:`~pyconsul.golang.timefmt`: the ``time`` package's calendar and ``Time.Format``;
 - :mod:`~pyconsul.golang.json`: the encoder, the scanner's syntax errors, ``Unmarshal``;
+- :mod:`~pyconsul.golang.gostruct`: ``json.Decoder.Decode`` into Go structs, with
+  encoding/json's matching of keys and its error texts;
 - :mod:`~pyconsul.golang.base64`: ``StdEncoding`` with Go's error offsets;
 - :mod:`~pyconsul.golang.errors`: :class:`GoError`, the base of all their errors.
 

@@ -174,6 +174,11 @@ def derived_tagged_addresses(address, port, given):
 
 
 # -- Go's JSON shape ---------------------------------------------------------------------
+#
+# Consul's agent endpoints read bodies with lib.DecodeJSON, a json.Decoder that
+# disallows unknown fields. Service and check definitions have UnmarshalJSON
+# methods that decode the same bytes again into an "aux" struct, which adds the
+# snake_case aliases and takes durations as strings or numbers.
 
 _STRING = go.String()
 _SERVICE_ADDRESS = go.Struct("ServiceAddress", "structs.ServiceAddress", [
