@@ -265,10 +265,14 @@ class CatalogEndpoints:
             found = self.catalog.checks_in_state(state)
             if meta:
                 watch.key(("nodes",))
-                found = [c for c in found if _meta_matches(self.catalog.node(c["Node"])["Meta"], meta)]
+                found = self._on_nodes_with(found, meta)
             return self.catalog.index_of(view, "checks"), {"HealthChecks": _keep(found, compiled)}
 
         return self._read("Health.ChecksInState", args, run)
+
+    def _on_nodes_with(self, checks, meta):
+        """The checks whose nodes carry every node-meta pair asked for."""
+        return [c for c in checks if _meta_matches(self.catalog.node(c["Node"])["Meta"], meta)]
 
     def node_checks(self, args):
         node_name = args.get("Node") or ""
@@ -293,8 +297,8 @@ class CatalogEndpoints:
             view = ("health", _key(name))
             watch.key(view)
             found = self.catalog.service_checks(name)
-            if meta:
-                found = [c for c in found if _meta_matches(self.catalog.node(c["Node"])["Meta"], meta)]
+            if meta:  # the service's views cover its nodes' changes
+                found = self._on_nodes_with(found, meta)
             return self.catalog.index_of(view, "nodes", "services", "checks"), {"HealthChecks": _keep(found, compiled)}
 
         return self._read("Health.ServiceChecks", args, run)

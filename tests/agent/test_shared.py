@@ -1,22 +1,10 @@
 """Identical reads in flight at the same time reach the servers once."""
 
-from twisted.internet.defer import Deferred
 from twisted.trial.unittest import SynchronousTestCase
 
 from pyconsul.agent.shared import SharedReads
 from pyconsul.server.errors import RPCError
-
-
-class RecordingRPC:
-    datacenter = "dc1"
-
-    def __init__(self):
-        self.calls = []
-
-    def call(self, method, args):
-        d = Deferred()
-        self.calls.append((method, args, d))
-        return d
+from tests.agent.test_cache import ScriptedRPC
 
 
 def blocking(index, service="web"):
@@ -25,7 +13,7 @@ def blocking(index, service="web"):
 
 class SharedReadsTests(SynchronousTestCase):
     def setUp(self):
-        self.rpc = RecordingRPC()
+        self.rpc = ScriptedRPC()
         self.shared = SharedReads(self.rpc)
 
     def test_many_watchers_one_upstream_query_one_reply(self):
