@@ -106,6 +106,8 @@ class AgentServices:
             self._add_check(health, check, source)
         if source == API:
             self._persist_service(definition.id)
+        else:  # a file's service replaces one registered over HTTP for good
+            self._forget(os.path.join("services", _file_name(definition.id)))
         self._changed()
 
     def remove_service(self, service_id):
