@@ -31,6 +31,7 @@ BOOL, INT, STR, STR_LIST, OBJECT = "a boolean", "an integer", "a string", "a lis
 STR_MAP = "an object of strings"
 DURATION = "a duration such as \"500ms\" or \"1m30s\""
 DURATION_OR_ZERO = "a duration such as \"5m\", or \"0s\""
+DURATION_MAP = "an object of durations such as \"30s\", or \"0s\""
 
 # Service and check definitions: read by pyconsul.agent.definitions, not here.
 DEFINITION_KEYS = ("service", "services", "check", "checks")
@@ -65,6 +66,28 @@ KEYS = {
     "enable_local_script_checks": BOOL,
     "check_update_interval": DURATION_OR_ZERO,
     "check_output_max_size": INT,
+    # The DNS interface (Consul's domain, alt_domain, recursors and dns_config).
+    "domain": STR,
+    "alt_domain": STR,
+    "recursors": STR_LIST,
+    "recursor": STR,  # one more recursor, after this file's "recursors"
+    "dns_config": {
+        "allow_stale": BOOL,
+        "max_stale": DURATION,
+        "node_ttl": DURATION_OR_ZERO,
+        "service_ttl": DURATION_MAP,
+        "udp_answer_limit": INT,
+        "a_record_limit": INT,
+        "enable_truncate": BOOL,
+        "only_passing": BOOL,
+        "recursor_timeout": DURATION,
+        "recursor_strategy": STR,
+        "disable_compression": BOOL,
+        "enable_additional_node_meta_txt": BOOL,
+        "soa": {name: INT for name in ("refresh", "retry", "expire", "min_ttl")},
+        "use_cache": BOOL,
+        "cache_max_age": DURATION_OR_ZERO,
+    },
     # memberlist's timings for the LAN pool (Consul's gossip_lan block).
     "gossip_lan": {
         "gossip_interval": DURATION,
@@ -84,12 +107,12 @@ CONSUL_ONLY_KEYS = frozenset(
     acl_master_token acl_replication_token acl_token acl_ttl addresses
     advertise_addr_ipv4 advertise_addr_ipv6 advertise_addr_wan
     advertise_addr_wan_ipv4 advertise_addr_wan_ipv6 advertise_reconnect_timeout
-    alt_domain audit auto_config auto_encrypt auto_reload_config autopilot
+    audit auto_config auto_encrypt auto_reload_config autopilot
     ca_file ca_path cert_file cloud config_entries connect default_query_time
     disable_anonymous_signature disable_coordinates disable_host_node_id
     disable_http_unprintable_char_filter disable_keyring_file
     disable_remote_exec disable_update_check discard_check_output
-    discovery_max_stale dns_config domain enable_acl_replication
+    discovery_max_stale enable_acl_replication
     enable_agent_tls_for_checks enable_central_service_config enable_debug
     enable_syslog
     encrypt_verify_incoming encrypt_verify_outgoing experiments
@@ -98,7 +121,7 @@ CONSUL_ONLY_KEYS = frozenset(
     peering pid_file primary_datacenter primary_gateways
     primary_gateways_interval raft_boltdb raft_logstore raft_protocol
     raft_snapshot_interval read_replica reconnect_timeout reconnect_timeout_wan
-    recursor recursors rejoin_after_leave reporting retry_interval
+    rejoin_after_leave reporting retry_interval
     retry_interval_wan retry_join_wan retry_max retry_max_wan rpc segment
     segments serf_lan serf_lan_allowed_cidrs serf_wan serf_wan_allowed_cidrs
     server_name session_ttl_min start_join_wan
@@ -115,9 +138,16 @@ CONSUL_ONLY_SUBKEYS = {
     "limits": {"http_max_conns_per_client", "https_handshake_timeout", "rpc_handshake_timeout",
                "rpc_client_timeout", "rpc_max_conns_per_client", "rpc_rate", "rpc_max_burst",
                "txn_max_req_len", "request_limits"},
+    "dns_config": {"prefer_namespace"},  # Enterprise only
 }
 
 LOG_LEVELS = ("trace", "debug", "info", "warn", "error")
+RECURSOR_STRATEGIES = ("sequential", "random")
+# What a label of domain or alt_domain may hold (after lower-casing).
+DOMAIN_LABEL_CHARACTERS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-_")
+SOA_MAX = 2**32 - 1  # the SOA record's fields are 32-bit unsigned
+# An alt_domain must not read as the start of a query in the primary domain.
+RESERVED_ALT_DOMAIN_LABELS = ("service", "connect", "node", "query", "addr")
 
 DEFAULTS = {
     "datacenter": "dc1",
@@ -139,6 +169,26 @@ DEFAULTS = {
     "enable_local_script_checks": False,
     "check_update_interval": "5m",
     "check_output_max_size": 4096,
+    "domain": "consul.",
+    "alt_domain": "",
+    "recursors": [],
+    "dns_config": {
+        "allow_stale": True,
+        "max_stale": "87600h",
+        "node_ttl": "0s",
+        "service_ttl": {},
+        "udp_answer_limit": 3,
+        "a_record_limit": 0,
+        "enable_truncate": False,
+        "only_passing": False,
+        "recursor_timeout": "2s",
+        "recursor_strategy": "sequential",
+        "disable_compression": False,
+        "enable_additional_node_meta_txt": True,
+        "soa": {"refresh": 3600, "retry": 600, "expire": 86400, "min_ttl": 0},
+        "use_cache": False,
+        "cache_max_age": "0s",
+    },
 }
 
 # What -dev changes: a single in-memory server on loopback, fast timings.
@@ -158,6 +208,31 @@ class Ports:
     server: int = attr.ib()
     serf_lan: int = attr.ib()
     serf_wan: int = attr.ib()
+
+
+@attr.s(frozen=True, slots=True)
+class DNSConfig:
+    """Consul's dns_config; durations in seconds."""
+
+    allow_stale: bool = attr.ib(default=True)
+    max_stale: float = attr.ib(default=87600 * 3600.0)
+    node_ttl: float = attr.ib(default=0.0)
+    # Lower-cased service name, or a prefix ending in "*", to seconds.
+    service_ttl: dict = attr.ib(factory=dict)
+    udp_answer_limit: int = attr.ib(default=3)
+    a_record_limit: int = attr.ib(default=0)  # 0: no limit
+    enable_truncate: bool = attr.ib(default=False)
+    only_passing: bool = attr.ib(default=False)
+    recursor_timeout: float = attr.ib(default=2.0)
+    recursor_strategy: str = attr.ib(default="sequential")  # or "random"
+    disable_compression: bool = attr.ib(default=False)
+    enable_additional_node_meta_txt: bool = attr.ib(default=True)
+    soa_refresh: int = attr.ib(default=3600)
+    soa_retry: int = attr.ib(default=600)
+    soa_expire: int = attr.ib(default=86400)
+    soa_min_ttl: int = attr.ib(default=0)
+    use_cache: bool = attr.ib(default=False)
+    cache_max_age: float = attr.ib(default=0.0)
 
 
 @attr.s(frozen=True, slots=True)
@@ -192,6 +267,12 @@ class AgentConfig:
     enable_local_script_checks: bool = attr.ib(default=False)
     check_update_interval: float = attr.ib(default=300.0)  # seconds; 0 sends every output at once
     check_output_max_size: int = attr.ib(default=4096)
+    # The DNS interface: domains are lower case with one trailing dot;
+    # recursors are (ip, port) pairs, in the order given, without repeats.
+    domain: str = attr.ib(default="consul.")
+    alt_domain: str = attr.ib(default="")  # "": none
+    recursors: tuple = attr.ib(default=())
+    dns: DNSConfig = attr.ib(factory=DNSConfig)
     # From the config files, in the order read: ServiceDefinitions and
     # (node) CheckDefinitions (see pyconsul.agent.definitions).
     services: tuple = attr.ib(default=())
@@ -280,6 +361,8 @@ def _check(source, values, schema, prefix, warnings):
             STR_MAP: isinstance(value, dict) and all(isinstance(v, str) for v in value.values()),
             DURATION: _is_duration(value),
             DURATION_OR_ZERO: _is_duration(value, allow_zero=True),
+            DURATION_MAP: isinstance(value, dict)
+            and all(_is_duration(v, allow_zero=True) for v in value.values()),
         }[expected]
         if not ok:
             raise ConfigError(
@@ -307,8 +390,9 @@ def _merge(into, values):
             into[key] = value
 
 
-def _origin(sources, path):
-    """The last source that set the dotted key ``path``."""
+def _origin(sources, path, entry=None):
+    """The last source that set the dotted key ``path`` (to a list holding
+    ``entry``, if given)."""
     for source in reversed(sources):
         node = source.values
         for part in path.split("."):
@@ -316,7 +400,8 @@ def _origin(sources, path):
                 break
             node = node[part]
         else:
-            return source.name
+            if entry is None or (isinstance(node, list) and entry in node):
+                return source.name
     return "the defaults"
 
 
@@ -346,6 +431,7 @@ def build(flag_values, config_files=(), config_dirs=(), dev=False, hostname=None
         checks.extend(found.checks)
         warnings.extend(found.warnings)
         _check(source, source.values, KEYS, "", warnings)
+        _fold_dns_keys(source.values)
 
     merged = {}
     _merge(merged, json.loads(json.dumps(DEFAULTS)))
@@ -355,17 +441,29 @@ def build(flag_values, config_files=(), config_dirs=(), dev=False, hostname=None
     for source in sources:
         _merge(merged, source.values)
 
-    def origin(key):
-        return _origin(sources, key)
+    def origin(key, entry=None):
+        return _origin(sources, key, entry)
 
     config = _finish(merged, dev, hostname, origin)
     config = attr.evolve(config, fault_injection=fault_injection, services=tuple(services), checks=tuple(checks))
     return config, warnings
 
 
+def _fold_dns_keys(values):
+    """One source's DNS keys in the shape that merges as Consul's do: the
+    single ``recursor`` is one more entry after the source's ``recursors``
+    (so every source's entries add up, in order), and service_ttl's names
+    are lower case, as DNS questions are matched."""
+    if "recursor" in values:
+        values["recursors"] = list(values.get("recursors", [])) + [values.pop("recursor")]
+    ttls = values.get("dns_config", {}).get("service_ttl")
+    if ttls:
+        values["dns_config"]["service_ttl"] = {name.lower(): ttl for name, ttl in ttls.items()}
+
+
 def _finish(merged, dev, hostname, origin):
-    def fail(key, problem):
-        raise ConfigError("%s: %r %s" % (origin(key), key, problem))
+    def fail(key, problem, entry=None):
+        raise ConfigError("%s: %r %s" % (origin(key, entry), key, problem))
 
     ports = merged["ports"]
     for name, lowest in PORTS.items():
@@ -409,6 +507,20 @@ def _finish(merged, dev, hostname, origin):
         if key.startswith("consul-"):
             fail("node_meta", "key %r uses the prefix 'consul-', which is reserved for Consul's own" % key)
 
+    datacenter = merged["datacenter"].lower()
+    domain = _domain(merged["domain"], "domain", fail)
+    alt_domain = _domain(merged["alt_domain"], "alt_domain", fail) if merged["alt_domain"] else ""
+    if alt_domain and alt_domain.split(".")[0] in RESERVED_ALT_DOMAIN_LABELS + (datacenter,):
+        fail("alt_domain", "cannot start with %s or the datacenter's name (%r): queries in the domain "
+             "start that way" % (", ".join(RESERVED_ALT_DOMAIN_LABELS), datacenter))
+    recursors = []
+    for item in merged["recursors"]:
+        for text in item.split():  # Consul splits entries at spaces
+            recursor = _recursor(text, item, fail)
+            if recursor not in recursors:
+                recursors.append(recursor)
+    dns = _dns_config(merged["dns_config"], fail)
+
     data_dir = merged.get("data_dir")
     if dev:
         data_dir = None  # -dev keeps everything in memory
@@ -430,7 +542,7 @@ def _finish(merged, dev, hostname, origin):
     return AgentConfig(
         node_name=node_name,
         node_id=merged.get("node_id") or _node_id(data_dir),
-        datacenter=merged["datacenter"].lower(),
+        datacenter=datacenter,
         data_dir=data_dir,
         server=merged["server"],
         bootstrap=merged["bootstrap"],
@@ -457,12 +569,103 @@ def _finish(merged, dev, hostname, origin):
         enable_local_script_checks=merged["enable_local_script_checks"],
         check_update_interval=duration.parse_duration(merged["check_update_interval"]) / duration.SECOND,
         check_output_max_size=merged["check_output_max_size"],
+        domain=domain,
+        alt_domain=alt_domain,
+        recursors=tuple(recursors),
+        dns=dns,
         gossip_lan={
             key: duration.parse_duration(value) / duration.SECOND
             if KEYS["gossip_lan"][key] == DURATION
             else value
             for key, value in merged.get("gossip_lan", {}).items()
         },
+    )
+
+
+def _seconds(text):
+    return duration.parse_duration(text) / duration.SECOND
+
+
+def _domain(text, key, fail):
+    """``text`` as a DNS zone: lower case, one trailing dot."""
+    name = text.lower()
+    if name.endswith("."):
+        name = name[:-1]
+    if not name:
+        fail(key, "must name a DNS domain, such as \"consul\"")
+    if len(name) > 253:
+        fail(key, "is longer than a DNS name can be (253 characters)")
+    for label in name.split("."):
+        if not label:
+            fail(key, "cannot be %r: a label is empty (two dots in a row, or a leading dot)" % text)
+        if len(label) > 63:
+            fail(key, "cannot be %r: a label is longer than 63 characters" % text)
+        if not DOMAIN_LABEL_CHARACTERS.issuperset(label):
+            fail(key, "cannot be %r: label %r has characters other than letters, digits, '-' and '_'"
+                 % (text, label))
+    return name + "."
+
+
+def _recursor(text, entry, fail):
+    """``ip``, ``ip:port``, ``[ipv6]:port`` or a bare IPv6 address as
+    ``(ip, port)``; the port is 53 when not given."""
+    host, port = text, 53
+    if text.startswith("["):
+        host, bracket, rest = text[1:].partition("]")
+        if not bracket or (rest and not rest.startswith(":")):
+            fail("recursors", "entry %r is not ip, ip:port or [ipv6]:port" % text, entry)
+        if rest:
+            port = _recursor_port(text, rest[1:], entry, fail)
+    elif text.count(":") == 1:
+        host, _, port_text = text.partition(":")
+        port = _recursor_port(text, port_text, entry, fail)
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        fail("recursors", "entry %r must be an IP address, optionally with a port (ip:port or "
+             "[ipv6]:port): DNS recursors are reached by address, not host name" % text, entry)
+    if address.is_unspecified:
+        fail("recursors", "entry %r cannot be 0.0.0.0, :: or [::]" % text, entry)
+    return (str(address), port)
+
+
+def _recursor_port(text, port_text, entry, fail):
+    if not (port_text.isdigit() and port_text.isascii() and 1 <= int(port_text) <= 65535):
+        fail("recursors", "entry %r has a bad port: must be from 1 to 65535" % text, entry)
+    return int(port_text)
+
+
+def _dns_config(values, fail):
+    for key in ("udp_answer_limit", "a_record_limit"):
+        if values[key] < 0:
+            fail("dns_config." + key, "cannot be %d: must not be negative" % values[key])
+    soa = values["soa"]
+    for key in ("refresh", "retry", "expire", "min_ttl"):
+        if not 0 <= soa[key] <= SOA_MAX:
+            fail("dns_config.soa." + key, "must be from 0 to %d, not %d" % (SOA_MAX, soa[key]))
+    strategy = values["recursor_strategy"] or "sequential"  # Consul's default for ""
+    if strategy not in RECURSOR_STRATEGIES:
+        fail("dns_config.recursor_strategy",
+             "must be %s, not %r" % (" or ".join(RECURSOR_STRATEGIES), strategy))
+    return DNSConfig(
+        allow_stale=values["allow_stale"],
+        max_stale=_seconds(values["max_stale"]),
+        node_ttl=_seconds(values["node_ttl"]),
+        service_ttl={name: _seconds(ttl) for name, ttl in values["service_ttl"].items()},
+        udp_answer_limit=values["udp_answer_limit"],
+        a_record_limit=values["a_record_limit"],
+        enable_truncate=values["enable_truncate"],
+        only_passing=values["only_passing"],
+        recursor_timeout=_seconds(values["recursor_timeout"]),
+        recursor_strategy=strategy,
+        disable_compression=values["disable_compression"],
+        enable_additional_node_meta_txt=values["enable_additional_node_meta_txt"],
+        soa_refresh=soa["refresh"],
+        soa_retry=soa["retry"],
+        soa_expire=soa["expire"],
+        soa_min_ttl=soa["min_ttl"],
+        use_cache=values["use_cache"],
+        cache_max_age=_seconds(values["cache_max_age"]),
     )
 
 
@@ -557,6 +760,9 @@ AGENT_FLAGS = (
     AgentFlag("client", STR, "client_addr", "Address(es) for the HTTP and DNS interfaces."),
     AgentFlag("http-port", INT, "ports.http", "HTTP API port."),
     AgentFlag("dns-port", INT, "ports.dns", "DNS port."),
+    AgentFlag("domain", STR, "domain", "Domain the DNS interface answers for (default: consul)."),
+    AgentFlag("alt-domain", STR, "alt_domain", "A second domain the DNS interface answers for."),
+    AgentFlag("recursor", STR_LIST, "recursors", "Upstream DNS server, ip or ip:port (repeatable)."),
     AgentFlag("server-port", INT, "ports.server", "Server RPC and Raft port."),
     AgentFlag("serf-lan-port", INT, "ports.serf_lan", "LAN gossip port."),
     AgentFlag("serf-wan-port", INT, "ports.serf_wan", "WAN gossip port."),

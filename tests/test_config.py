@@ -5,7 +5,7 @@ import os
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from pyconsul.config import ConfigError, build, build_from_flags
+from pyconsul.config import ConfigError, DNSConfig, build, build_from_flags
 
 
 class ConfigTests(SynchronousTestCase):
@@ -155,3 +155,221 @@ class ConfigTests(SynchronousTestCase):
         self.assertIn("not 5", self.error({"encrypt": "aGVsbG8="}, dev=True))
         config, _ = build({"encrypt": "pUqJrVyVRj5jsiYEkM/tFQYfWyJIv4s3XkvDwy7Cu5s="}, dev=True)
         self.assertTrue(config.encrypt)
+
+
+class DNSConfigTests(SynchronousTestCase):
+    """domain, alt_domain, recursors and dns_config, as Consul 1.10 reads them."""
+
+    write = ConfigTests.write
+    error = ConfigTests.error
+
+    def dev(self, values=None, **kwargs):
+        config, warnings = build(values or {}, dev=True, **kwargs)
+        self.assertEqual(warnings, [])
+        return config
+
+    def test_defaults(self):
+        config = self.dev()
+        self.assertEqual((config.domain, config.alt_domain, config.recursors), ("consul.", "", ()))
+        self.assertEqual(config.dns, DNSConfig())
+        dns = config.dns
+        self.assertEqual(
+            (dns.allow_stale, dns.max_stale, dns.node_ttl, dns.service_ttl, dns.udp_answer_limit,
+             dns.a_record_limit, dns.enable_truncate, dns.only_passing, dns.recursor_timeout,
+             dns.recursor_strategy, dns.disable_compression, dns.enable_additional_node_meta_txt),
+            (True, 87600 * 3600.0, 0.0, {}, 3, 0, False, False, 2.0, "sequential", False, True),
+        )
+        self.assertEqual((dns.soa_refresh, dns.soa_retry, dns.soa_expire, dns.soa_min_ttl),
+                         (3600, 600, 86400, 0))
+        self.assertEqual((dns.use_cache, dns.cache_max_age), (False, 0.0))
+
+    def test_every_key_from_a_file(self):
+        path = self.write("dns.json", {
+            "domain": "example.org",
+            "alt_domain": "example.net.",
+            "recursors": ["8.8.8.8"],
+            "recursor": "1.1.1.1:5353",
+            "dns_config": {
+                "allow_stale": False,
+                "max_stale": "10s",
+                "node_ttl": "30s",
+                "service_ttl": {"web": "5s", "api-*": "1m", "*": "0s"},
+                "udp_answer_limit": 5,
+                "a_record_limit": 2,
+                "enable_truncate": True,
+                "only_passing": True,
+                "recursor_timeout": "500ms",
+                "recursor_strategy": "random",
+                "disable_compression": True,
+                "enable_additional_node_meta_txt": False,
+                "soa": {"refresh": 1, "retry": 2, "expire": 3, "min_ttl": 4},
+                "use_cache": True,
+                "cache_max_age": "1m30s",
+            },
+        })
+        config = self.dev(config_files=[path])
+        self.assertEqual((config.domain, config.alt_domain), ("example.org.", "example.net."))
+        self.assertEqual(config.recursors, (("8.8.8.8", 53), ("1.1.1.1", 5353)))
+        self.assertEqual(config.dns, DNSConfig(
+            allow_stale=False, max_stale=10.0, node_ttl=30.0,
+            service_ttl={"web": 5.0, "api-*": 60.0, "*": 0.0}, udp_answer_limit=5, a_record_limit=2,
+            enable_truncate=True, only_passing=True, recursor_timeout=0.5, recursor_strategy="random",
+            disable_compression=True, enable_additional_node_meta_txt=False, soa_refresh=1,
+            soa_retry=2, soa_expire=3, soa_min_ttl=4, use_cache=True, cache_max_age=90.0,
+        ))
+
+    def test_files_merge_dns_config_key_by_key(self):
+        first = self.write("a.json", {"dns_config": {"node_ttl": "10s", "service_ttl": {"Web": "1s"},
+                                                     "soa": {"retry": 5}}})
+        second = self.write("b.json", {"dns_config": {"only_passing": True, "service_ttl": {"web": "2s",
+                                                                                            "db": "3s"}}})
+        dns = self.dev(config_files=[first, second]).dns
+        self.assertEqual((dns.node_ttl, dns.only_passing, dns.soa_retry, dns.soa_refresh),
+                         (10.0, True, 5, 3600))
+        # Names are lower-cased in each file, so the later file's "web" wins.
+        self.assertEqual(dns.service_ttl, {"web": 2.0, "db": 3.0})
+
+    def test_flags(self):
+        config, _ = build_from_flags({"dev": True, "domain": "Corp", "alt-domain": "Corp.Example",
+                                      "recursor": ["10.0.0.1", "10.0.0.2:5300"]})
+        self.assertEqual((config.domain, config.alt_domain), ("corp.", "corp.example."))
+        self.assertEqual(config.recursors, (("10.0.0.1", 53), ("10.0.0.2", 5300)))
+
+    def test_flags_override_the_domain_of_files(self):
+        path = self.write("d.json", {"domain": "fromfile", "alt_domain": "alt-fromfile"})
+        config, _ = build_from_flags({"dev": True, "config-file": [path], "domain": "fromflag"})
+        self.assertEqual((config.domain, config.alt_domain), ("fromflag.", "alt-fromfile."))
+
+    def test_recursors_add_up_in_order(self):
+        first = self.write("a.json", {"recursor": "10.0.0.2", "recursors": ["10.0.0.1"]})
+        second = self.write("b.json", {"recursors": ["10.0.0.3", "10.0.0.4"]})
+        third = self.write("c.json", {"recursor": "10.0.0.5"})
+        config, _ = build_from_flags({"dev": True, "config-file": [first, second, third],
+                                      "recursor": ["10.0.0.6", "10.0.0.7"]})
+        self.assertEqual([host for host, _ in config.recursors],
+                         ["10.0.0.%d" % n for n in range(1, 8)])
+
+    def test_recursor_forms(self):
+        config = self.dev({"recursors": ["192.0.2.1", "192.0.2.2:5353", "2001:db8::1", "[2001:db8::2]:54",
+                                         "[2001:DB8::3]", "192.0.2.4 192.0.2.5", ""]})
+        self.assertEqual(config.recursors, (
+            ("192.0.2.1", 53), ("192.0.2.2", 5353), ("2001:db8::1", 53), ("2001:db8::2", 54),
+            ("2001:db8::3", 53), ("192.0.2.4", 53), ("192.0.2.5", 53),
+        ))
+
+    def test_repeated_recursors_are_asked_once(self):
+        # As Consul does: an address given twice keeps its first place.
+        config = self.dev({"recursors": ["192.0.2.1", "192.0.2.2", "192.0.2.1:53"]})
+        self.assertEqual(config.recursors, (("192.0.2.1", 53), ("192.0.2.2", 53)))
+
+    def test_domain_normalisation(self):
+        for given, expected in (("consul", "consul."), ("consul.", "consul."), ("Consul", "consul."),
+                                ("DC.Example.COM.", "dc.example.com."), ("my_zone-1", "my_zone-1.")):
+            self.assertEqual(self.dev({"domain": given}).domain, expected)
+            self.assertEqual(self.dev({"alt_domain": given}).alt_domain, expected)
+        self.assertEqual(self.dev({"alt_domain": ""}).alt_domain, "")
+
+    def test_bad_domains(self):
+        path = self.write("d.json", {"domain": ""})
+        message = self.error({}, config_files=[path], dev=True)
+        self.assertIn(path, message)
+        self.assertIn("'domain' must name a DNS domain", message)
+        self.assertIn("must name a DNS domain", self.error({"domain": "."}, dev=True))
+        message = self.error({"domain": "a..b"}, dev=True)
+        self.assertIn("the command line: 'domain' cannot be 'a..b': a label is empty", message)
+        self.assertIn("'alt_domain' cannot be '.consul': a label is empty",
+                      self.error({"alt_domain": ".consul"}, dev=True))
+        message = self.error({"domain": "my zone"}, dev=True)
+        self.assertIn("label 'my zone' has characters other than letters, digits, '-' and '_'", message)
+        message = self.error({"alt_domain": "ex!ample.com"}, dev=True)
+        self.assertIn("'alt_domain' cannot be 'ex!ample.com': label 'ex!ample' has characters", message)
+        message = self.error({"domain": "a" * 64}, dev=True)
+        self.assertIn("a label is longer than 63 characters", message)
+        self.assertIn("longer than a DNS name can be", self.error({"domain": "a." * 127 + "aa"}, dev=True))
+        self.assertEqual(self.dev({"domain": "a." * 127}).domain, "a." * 127)
+
+    def test_alt_domain_cannot_look_like_a_query(self):
+        for alt in ("service.example", "node", "query.example", "addr.x", "connect.x", "DC1.example"):
+            message = self.error({"alt_domain": alt}, dev=True)
+            self.assertIn("'alt_domain' cannot start with service, connect, node, query, addr", message)
+            self.assertIn("'dc1'", message)
+        self.assertEqual(self.dev({"alt_domain": "services.example"}).alt_domain, "services.example.")
+
+    def test_bad_recursors(self):
+        path = self.write("r.json", {"recursors": ["8.8.8.8", "dns.example.com"]})
+        message = self.error({}, config_files=[path], dev=True)
+        self.assertIn(path, message)
+        self.assertIn("'recursors' entry 'dns.example.com' must be an IP address", message)
+        self.assertIn("not host name", message)
+        # The entry is blamed on the source that gave it, not the last to set recursors.
+        later = self.write("s.json", {"recursors": ["8.8.4.4"]})
+        self.assertIn(path, self.error({}, config_files=[path, later], dev=True))
+        single = self.write("t.json", {"recursor": "resolver"})
+        self.assertIn(single, self.error({"recursors": ["8.8.4.4"]}, config_files=[single], dev=True))
+        message = self.error({"recursors": ["0.0.0.0"]}, dev=True)
+        self.assertIn("'recursors' entry '0.0.0.0' cannot be 0.0.0.0, :: or [::]", message)
+        self.assertIn("cannot be 0.0.0.0", self.error({"recursors": ["[::]:53"]}, dev=True))
+        for bad in ("8.8.8.8:", "8.8.8.8:0", "8.8.8.8:65536", "8.8.8.8:dns", "[::1]:x"):
+            self.assertIn("entry %r has a bad port: must be from 1 to 65535" % bad,
+                          self.error({"recursors": [bad]}, dev=True))
+        for bad in ("[::1", "[::1]53"):
+            self.assertIn("entry %r is not ip, ip:port or [ipv6]:port" % bad,
+                          self.error({"recursors": [bad]}, dev=True))
+        message = self.error({"recursor": ["8.8.8.8"]}, dev=True)
+        self.assertIn("'recursor' must be a string", message)
+        self.assertIn("'recursors' must be a list of strings", self.error({"recursors": "8.8.8.8"}, dev=True))
+        with self.assertRaises(ConfigError) as caught:
+            build_from_flags({"dev": True, "recursor": ["nameserver"]})
+        message = str(caught.exception)
+        self.assertIn("the command line: 'recursors' entry 'nameserver' must be an IP address", message)
+
+    def test_bad_dns_config_values(self):
+        for key, value, expected in (
+            ("udp_answer_limit", -1, "'dns_config.udp_answer_limit' cannot be -1: must not be negative"),
+            ("a_record_limit", -2, "'dns_config.a_record_limit' cannot be -2: must not be negative"),
+            ("recursor_strategy", "fastest", "'dns_config.recursor_strategy' must be sequential or random, "
+                                             "not 'fastest'"),
+            ("soa", {"refresh": -1}, "'dns_config.soa.refresh' must be from 0 to 4294967295, not -1"),
+            ("soa", {"min_ttl": 2**32}, "'dns_config.soa.min_ttl' must be from 0 to 4294967295"),
+        ):
+            path = self.write("v.json", {"dns_config": {key: value}})
+            message = self.error({}, config_files=[path], dev=True)
+            self.assertIn(path, message)
+            self.assertIn(expected, message)
+        self.assertEqual(self.dev({"dns_config": {"recursor_strategy": ""}}).dns.recursor_strategy,
+                         "sequential")
+
+    def test_dns_config_types(self):
+        for key, value, expected in (
+            ("allow_stale", "yes", "'dns_config.allow_stale' must be a boolean"),
+            ("max_stale", "0s", "'dns_config.max_stale' must be a duration"),
+            ("max_stale", 5, "'dns_config.max_stale' must be a duration"),
+            ("node_ttl", "-1s", "'dns_config.node_ttl' must be a duration such as \"5m\", or \"0s\""),
+            ("recursor_timeout", "0s", "'dns_config.recursor_timeout' must be a duration"),
+            ("cache_max_age", "soon", "'dns_config.cache_max_age' must be a duration"),
+            ("service_ttl", {"web": "10"}, "'dns_config.service_ttl' must be an object of durations"),
+            ("service_ttl", "10s", "'dns_config.service_ttl' must be an object of durations"),
+            ("udp_answer_limit", 1.5, "'dns_config.udp_answer_limit' must be an integer"),
+            ("soa", 5, "'dns_config.soa' must be an object"),
+            ("soa", {"refresh": "1h"}, "'dns_config.soa.refresh' must be an integer"),
+            ("recursor_strategy", 1, "'dns_config.recursor_strategy' must be a string"),
+        ):
+            path = self.write("t.json", {"dns_config": {key: value}})
+            message = self.error({}, config_files=[path], dev=True)
+            self.assertIn(path, message)
+            self.assertIn(expected, message)
+        self.assertIn("'dns_config' must be an object", self.error({"dns_config": []}, dev=True))
+        self.assertIn("'domain' must be a string", self.error({"domain": 1}, dev=True))
+        self.assertIn("unknown configuration key 'dns_config.ttl'",
+                      self.error({"dns_config": {"ttl": "1s"}}, dev=True))
+        self.assertIn("unknown configuration key 'dns_config.soa.serial'",
+                      self.error({"dns_config": {"soa": {"serial": 1}}}, dev=True))
+
+    def test_consul_only_dns_key_warns(self):
+        path = self.write("e.json", {"dns_config": {"prefer_namespace": True, "only_passing": True}})
+        config, warnings = build({}, config_files=[path], dev=True)
+        self.assertEqual(warnings, [
+            "%s: 'dns_config.prefer_namespace' is a Consul setting pyconsul does not support yet; "
+            "it is ignored" % path
+        ])
+        self.assertTrue(config.dns.only_passing)
