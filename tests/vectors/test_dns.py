@@ -88,14 +88,15 @@ def record_from(line, now=NOW):
 def chosen(expect):
     """The records a correct reply may carry: the first of a sample, and for
     a sampled SRV answer the additional records of the chosen targets."""
-    answer, additional = expect["answer"], expect["additional"]
+    answer, authority, additional = (expect[section] for section in vectors.SECTIONS)
     if isinstance(answer, dict):
         answer = answer["from"][: answer["count"]]
+    if isinstance(authority, dict):
+        authority = authority["from"][: authority["count"]]
     if isinstance(additional, dict):
         targets = {line.split(" ")[-1] for line in answer if " SRV " in line}
         pool = [line for line in additional["from"] if not targets or line.split(" ")[0] in targets]
         additional = pool[: additional["count"]]
-    authority = expect["authority"]
     return answer, authority, additional
 
 
