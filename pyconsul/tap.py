@@ -28,6 +28,11 @@ from pyconsul.codec.gossip import Keyring
 from pyconsul.core.serf.node import SerfNode
 from pyconsul.core.serf.tags import consul_tags
 from pyconsul.core.swim.config import SwimConfig
+from pyconsul.dns.answers import Settings as DNSSettings
+from pyconsul.dns.authority import Authority
+from pyconsul.dns.recursors import Recursors
+from pyconsul.dns.server import ConsulDNSFactory, UDPProtocol
+from pyconsul.dns.source import CatalogSource
 from pyconsul.http.api import HTTPApi
 from pyconsul.logs import Logger
 from pyconsul.net.faults import NO_FAULTS, Faults
@@ -198,6 +203,8 @@ def build_agent(config, reactor, flag_values=None):
         site = APISite(api.resource())
         for address in config.client_addrs:
             listeners.append(_listener("HTTP", reactor, address, config.ports.http, site))
+    if config.ports.dns != -1:
+        listeners.extend(_build_dns(config, reactor, rpc, agent_cache, extras))
     service = AgentService(
         config,
         reactor,
@@ -213,6 +220,28 @@ def build_agent(config, reactor, flag_values=None):
     )
     reactor.callWhenRunning(service.take_signals, reactor)
     return service
+
+
+def _build_dns(config, reactor, rpc, agent_cache, extras):
+    """The DNS interface's listeners, UDP and TCP on every client address."""
+    settings = DNSSettings.from_config(config)
+    source = CatalogSource(agent_cache, rpc, config.datacenter, allow_stale=config.dns.allow_stale,
+                           max_stale=config.dns.max_stale)
+    recursors = None
+    if config.recursors:
+        recursors = Recursors(config.recursors, config.dns.recursor_timeout, config.dns.recursor_strategy,
+                              reactor, random.Random())
+        extras.append(CallbackService(lambda: None, recursors.close))
+    authority = Authority(settings, source, reactor, recursors)
+    factory = ConsulDNSFactory(authority, settings, reactor, random.Random())
+    port = config.ports.dns
+    listeners = []
+    for address in config.client_addrs:
+        listeners.append(ListeningService(
+            "DNS (UDP)", lambda address=address: reactor.listenUDP(port, UDPProtocol(factory), interface=address),
+            address, port))
+        listeners.append(_listener("DNS (TCP)", reactor, address, port, factory))
+    return listeners
 
 
 def _node_name(lan, node_id):

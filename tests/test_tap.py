@@ -75,19 +75,28 @@ class ServiceTests(SynchronousTestCase):
         service, reactor = self.make("--dev", "--http-port", "18500", "--client", "127.0.0.5")
         service.startService()
         listening = {port: interface for port, _, _, interface in reactor.tcpServers}
-        # Gossip and server RPC on the bind address; HTTP on the client one.
-        self.assertEqual(listening, {8301: "127.0.0.1", 8300: "127.0.0.1", 18500: "127.0.0.5"})
-        [(udp_port, _, _)] = reactor.udpServers
-        self.assertEqual(udp_port, 8301)
+        # Gossip and server RPC on the bind address; HTTP and DNS on the client one.
+        self.assertEqual(listening, {8301: "127.0.0.1", 8300: "127.0.0.1", 18500: "127.0.0.5", 8600: "127.0.0.5"})
+        udp = {port: interface for port, _, interface in reactor.udpServers}
+        self.assertEqual(udp, {8301: "127.0.0.1", 8600: "127.0.0.5"})
         reactor.advance(0.2)
         self.assertTrue(service.server.driver.is_leader)
         d = ensureDeferred(_stop(service))
         self.successResultOf(d)
 
-    def test_http_can_be_disabled(self):
-        service, reactor = self.make("--dev", "--http-port", "-1")
+    def test_http_and_dns_can_be_disabled(self):
+        service, reactor = self.make("--dev", "--http-port", "-1", "--dns-port", "-1")
         service.startService()
         self.assertEqual(sorted(port for port, *_ in reactor.tcpServers), [8300, 8301])
+        self.assertEqual([port for port, *_ in reactor.udpServers], [8301])
+        self.successResultOf(ensureDeferred(_stop(service)))
+
+    def test_dns_listens_on_every_client_address(self):
+        service, reactor = self.make("--dev", "--dns-port", "18600", "--client", "127.0.0.5 127.0.0.6")
+        service.startService()
+        tcp = sorted(interface for port, _, _, interface in reactor.tcpServers if port == 18600)
+        udp = sorted(interface for port, _, interface in reactor.udpServers if port == 18600)
+        self.assertEqual((tcp, udp), (["127.0.0.5", "127.0.0.6"], ["127.0.0.5", "127.0.0.6"]))
         self.successResultOf(ensureDeferred(_stop(service)))
 
     def test_durable_server_keeps_its_data_dir_locked(self):

@@ -20,6 +20,8 @@ from twisted.internet.defer import Deferred
 from pyconsul.logs import Logger
 from pyconsul.server.blocking import query_timeout
 
+# The reads ?cached applies to, as in Consul. The agent's own readers (DNS)
+# may cache others.
 CACHEABLE = frozenset({"Catalog.ListServices", "Catalog.ServiceNodes", "Health.ServiceNodes"})
 LAST_GET_TTL = 72 * 3600.0
 REFRESH_WAIT = 600.0  # each background blocking query's wait
@@ -59,6 +61,15 @@ class AgentCache:
 
     def get(self, method, args, max_age=None):
         """A Deferred of (reply, hit, age in seconds) for a ?cached read."""
+        return self._get(method, args, max_age).addCallback(lambda found: found[:3])
+
+    def read(self, method, args, max_age=None):
+        """A Deferred of (reply, entry): ``entry.reply`` stays that same
+        object until the answer changes (or the entry is dropped), so a
+        reader can keep what it made of a reply while it does."""
+        return self._get(method, args, max_age).addCallback(lambda found: (found[0], found[3]))
+
+    def _get(self, method, args, max_age):
         options = args.get("QueryOptions") or {}
         min_index = options.get("MinQueryIndex") or 0
         query = dict(args, QueryOptions={"AllowStale": True})
@@ -76,14 +87,14 @@ class AgentCache:
         elif max_age is not None and entry.failing and self.clock.seconds() - entry.fetched_at > max_age:
             # Too old for this caller while the servers are not answering:
             # ask them, and fail as an uncached read would.
-            self.rpc.call(method, query).addCallbacks(lambda reply: d.callback((reply, False, 0)), d.errback)
+            self.rpc.call(method, query).addCallbacks(lambda reply: d.callback((reply, False, 0, None)), d.errback)
         else:
             self._answer(entry, min_index, options, d, hit)
         return d
 
     def _answer(self, entry, min_index, options, d, hit):
         if not min_index or entry.index > min_index:
-            d.callback((entry.reply, hit, self._age(entry)))
+            d.callback((entry.reply, hit, self._age(entry), entry))
             return
         wait = query_timeout(options.get("MaxQueryTime"), self.rng)
         timer = self.clock.callLater(wait, self._release, entry, d)
@@ -91,7 +102,7 @@ class AgentCache:
 
     def _release(self, entry, d):
         entry.waiters = [w for w in entry.waiters if w[1] is not d]
-        d.callback((entry.reply, True, self._age(entry)))
+        d.callback((entry.reply, True, self._age(entry), entry))
 
     def _age(self, entry):
         return int(self.clock.seconds() - entry.fetched_at) if entry.failing else 0
@@ -101,6 +112,7 @@ class AgentCache:
             return
         if entry.reply is not None and self.clock.seconds() - entry.last_get > LAST_GET_TTL:
             del self.entries[entry.key]
+            entry.reply = None  # no longer kept up to date: readers must ask again
             return
         options = {"AllowStale": True, "MinQueryIndex": entry.index, "MaxQueryTime": REFRESH_WAIT}
         d = self.rpc.call(entry.method, dict(entry.args, QueryOptions=options))
@@ -120,7 +132,7 @@ class AgentCache:
             entry.waiters = [w for w in entry.waiters if entry.index <= w[0]]
             for _, d, timer in ready:
                 timer.cancel()
-                d.callback((reply, True, 0))
+                d.callback((reply, True, 0, entry))
         self._fetch(entry)
 
     def _failed(self, failure, entry):

@@ -209,6 +209,8 @@ class CatalogEndpoints:
         return self._read("Catalog.ListServices", args, run)
 
     def service_nodes(self, args):
+        if not args.get("ServiceName") and args.get("ServiceAddress"):
+            return self._service_address_nodes(args)
         name = _service_name(args)
         compiled = _filter(args, schemas.SERVICE_NODE)
         tags = _tags(args)
@@ -223,6 +225,23 @@ class CatalogEndpoints:
                 if _has_tags(service, tags) and _meta_matches(node["Meta"], meta)
             ]
             return self.catalog.index_of(view, "nodes", "services"), {"ServiceNodes": _keep(found, compiled)}
+
+        return self._read("Catalog.ServiceNodes", args, run)
+
+    def _service_address_nodes(self, args):
+        """Every instance with this service address (Consul's
+        ServiceAddressNodes: what a reverse DNS lookup reads)."""
+        address = args["ServiceAddress"]
+
+        def run(watch):
+            watch.key(("services",))
+            catalog = self.catalog
+            found = [
+                service_node(catalog.nodes[node_key], service)
+                for (node_key, _), service in sorted(catalog.services.items())
+                if service["Address"] == address
+            ]
+            return catalog.index_of(("services",), "services"), {"ServiceNodes": found}
 
         return self._read("Catalog.ServiceNodes", args, run)
 
