@@ -72,7 +72,7 @@ class Authority:
         lookup = names.parse(name, question.qtype == dns.SRV, self.settings.domains)
         if isinstance(lookup, names.Outside):
             if self.recursors is None:
-                return defer.succeed(Resolution(answers.refused()))
+                return defer.succeed(Resolution(answers.refused(), cacheable=False))
             return self._recurse(question)
         if isinstance(lookup, names.Reverse):
             return self._reverse(question, lookup)

@@ -51,7 +51,10 @@ class CatalogSource:
         return known[1]
 
     def service(self, name, datacenter):
-        """(health entries or None when there is no such service, dependencies)."""
+        """(health entries or None when there is no such service, dependencies).
+
+        An answer about a service depends on that service's entries only;
+        one about a name that is no service, on the service list."""
         datacenter = datacenter or self.datacenter
         d = self._read("Catalog.ListServices", {"Datacenter": datacenter})
 
@@ -62,7 +65,7 @@ class CatalogSource:
                 return None, [listing]
             args = {"Datacenter": datacenter, "ServiceName": name.lower()}
             return self._read("Health.ServiceNodes", args).addCallback(
-                lambda health: (health[0]["Nodes"], [listing, health[1]]))
+                lambda health: (health[0]["Nodes"], [health[1]]))
 
         return d.addCallback(listed)
 
@@ -70,14 +73,25 @@ class CatalogSource:
         return self._read("Catalog.ListNodes", {"Datacenter": datacenter or self.datacenter})
 
     def node(self, name, datacenter):
-        """(the node record or None, dependencies)."""
+        """(the node record or None, dependencies): found in the node list,
+        then read (and kept) on its own, so that its answers change only
+        with that node."""
+        datacenter = datacenter or self.datacenter
 
-        def found(result):
+        def listed(result):
+            reply, listing = result
+            nodes = self._lookup_table(reply, lambda r: {n["Node"].lower(): n["Node"] for n in r["Nodes"]})
+            if name.lower() not in nodes:
+                return None, [listing]
+            args = {"Datacenter": datacenter, "Node": nodes[name.lower()]}
+            return self._read("Catalog.NodeServices", args).addCallback(read)
+
+        def read(result):
             reply, dependency = result
-            nodes = self._lookup_table(reply, lambda r: {n["Node"].lower(): n for n in r["Nodes"]})
-            return nodes.get(name.lower()), [dependency]
+            found = reply["NodeServices"]
+            return (found["Node"] if found else None), [dependency]
 
-        return self._nodes(datacenter).addCallback(found)
+        return self._nodes(datacenter).addCallback(listed)
 
     def nodes(self, datacenter=None):
         """(every node record, dependencies)."""

@@ -31,7 +31,7 @@ class InMemoryServer:
     """
 
     def __init__(self, datacenter="dc1", seed=0, snapshot_threshold=16384, clock=None, bootstrap=True,
-                 local_agent=True, config=None):
+                 local_agent=True, config=None, node_name="node-1"):
         self.clock = clock or Clock()
         self.rng = random.Random(seed)
         self.fsm = FSM()
@@ -52,9 +52,9 @@ class InMemoryServer:
         self.server = ConsulServer(driver=self.driver, fsm=self.fsm, clock=self.clock)
         self.endpoints = ServerEndpoints(self.server, self.clock, self.rng, datacenter=datacenter)
         self.rpc = RPCRouter(datacenter, self.endpoints)
-        self.config = config or build({"datacenter": datacenter, "node_id": NODE_ID}, dev=True, hostname="node-1")[0]
+        self.config = config or build({"datacenter": datacenter, "node_id": NODE_ID}, dev=True, hostname=node_name)[0]
         # Gossip that never touches a socket: no peers, so nothing is sent.
-        node = SerfNode("node-1", ("127.0.0.1", 8301), rng=self.rng, now=self.clock.seconds(),
+        node = SerfNode(node_name, ("127.0.0.1", 8301), rng=self.rng, now=self.clock.seconds(),
                         tags={"role": "consul", "dc": datacenter, "build": "1.10.3:x", "vsn": "2",
                               "id": NODE_ID, "port": "8300", "raft_vsn": "3"})
         self.lan = GossipDriver(node, self.clock)
