@@ -13,7 +13,7 @@ from twisted.names import dns
 
 from pyconsul.dns import answers, names
 from pyconsul.dns.answers import Answer, Item
-from pyconsul.dns.trim import trim_tcp, trim_udp
+from pyconsul.dns.trim import trim_tcp, trim_udp, udp_answer_cap
 from pyconsul.dns.wire import encode_opt, encode_reply, flag_bytes, reply_length
 from pyconsul.logs import Logger
 from pyconsul.server.errors import NoPathToDatacenter
@@ -154,15 +154,19 @@ def render(answer, question, settings, rng, order=None):
     a list of item positions, for tests), cut to ``limit``, trimmed to fit
     the transport, and the OPT record added for an EDNS question."""
     items = answer.items
+    count = min(len(items), answer.limit) if answer.limit else len(items)
+    # Only the answers a UDP reply can keep need shuffling (3 of 1,000).
+    cap = udp_answer_cap(question.udp_size if question.edns else None, settings.udp_answer_limit)
+    needed = min(count, cap) if answer.trim and question.transport == UDP and cap is not None else count
     if order is not None:
-        items = [items[i] for i in order]
+        items = [items[i] for i in order][:needed]
     elif answer.shuffle and len(items) > 1:
-        items = rng.sample(items, len(items))
-    if answer.limit:
-        items = items[:answer.limit]
+        items = rng.sample(items, needed)
+    else:
+        items = items[:needed]
     records = [item.record for item in items]
     additional = [extra for item in items for extra in item.extras] + answer.additional
-    records, additional, opt, truncated = fitted(answer, question, settings, records, additional)
+    records, additional, opt, truncated = fitted(answer, question, settings, records, additional, count)
     return encode_reply(
         question.message_id,
         reply_flags(answer, question, settings, truncated),
@@ -175,7 +179,7 @@ def render(answer, question, settings, rng, order=None):
     )
 
 
-def fitted(answer, question, settings, records, additional):
+def fitted(answer, question, settings, records, additional, total=None):
     """The sections trimmed as Consul trims them, with the OPT record:
     ``(answers, additional, opt, truncated)``. Consul adds the OPT record
     before it trims, so it counts towards the size, and goes when trimming
@@ -190,7 +194,8 @@ def fitted(answer, question, settings, records, additional):
 
     if question.transport == UDP:
         records, additional, trimmed = trim_udp(
-            records, additional, question.udp_size if question.edns else None, settings.udp_answer_limit, length)
+            records, additional, question.udp_size if question.edns else None, settings.udp_answer_limit, length,
+            total)
     else:
         records, additional, trimmed = trim_tcp(records, additional, question.qtype, length)
     if trimmed:

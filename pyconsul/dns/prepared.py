@@ -20,7 +20,7 @@ import attr
 from twisted.names import dns
 
 from pyconsul.dns.authority import fitted, opt_record, render, reply_flags
-from pyconsul.dns.trim import UDP_DEFAULT_SIZE, UDP_HARD_LIMIT
+from pyconsul.dns.trim import UDP_DEFAULT_SIZE, udp_answer_cap
 from pyconsul.dns.wire import HEADER_SIZE, POINTER_LIMIT, Names, encode_record
 
 QUESTION_POINTER = b"\xc0\x0c"
@@ -185,21 +185,21 @@ def _shuffled(answer, question, settings, dependencies, expires):
     count = min(total, answer.limit) if answer.limit else total
     question_bytes = _question_bytes(question)
     fixed = HEADER_SIZE + len(question_bytes)
-    largest = sorted((p.full_size for p in pieces), reverse=True)[:count]
-    if fixed + sum(largest) >= POINTER_LIMIT:
-        return None  # pointers might not reach: render in full
+    largest = sorted((p.full_size for p in pieces), reverse=True)
     opt = opt_record(answer, question)
     udp_size = question.udp_size if question.edns else None
     max_size = max(UDP_DEFAULT_SIZE, udp_size or 0)
-    limit = min(UDP_HARD_LIMIT, settings.udp_answer_limit) if settings.udp_answer_limit > 0 else UDP_HARD_LIMIT
-    cut_to_limit = max_size == UDP_DEFAULT_SIZE and count > limit
-    if not answer.trim or (not cut_to_limit and fixed + sum(largest) + len(opt) <= max_size - 7):
+    cap = udp_answer_cap(udp_size, settings.udp_answer_limit)
+    cut_to_limit = cap is not None and count > cap
+    if not answer.trim or (not cut_to_limit and fixed + sum(largest[:count]) + len(opt) <= max_size - 7):
         kept = count  # nothing to trim, whatever the order
     elif len({p.signature for p in pieces}) == 1 and _distinct_targets(pieces):
         # Every piece the same size: trimming keeps as many whatever the order.
-        kept = _kept_by_trimming(answer, question, settings, count)
+        kept = _kept_by_trimming(answer, question, settings, count, cap)
     else:
         return None
+    if fixed + sum(largest[:kept]) >= POINTER_LIMIT:
+        return None  # pointers might not reach every target: render in full
     trimmed = kept < count
     flags = bytes(reply_flags(answer, question, settings, trimmed and settings.enable_truncate))
     return ShuffledReply(pieces, kept, trimmed, flags, question_bytes, b"" if trimmed else opt,
@@ -211,11 +211,11 @@ def _distinct_targets(pieces):
     return len(set(targets)) == len(targets)
 
 
-def _kept_by_trimming(answer, question, settings, count):
-    items = answer.items[:count]
+def _kept_by_trimming(answer, question, settings, count, cap):
+    items = answer.items[:count if cap is None else min(count, cap)]
     records = [item.record for item in items]
     additional = [extra for item in items for extra in item.extras]
-    kept, _, _, _ = fitted(answer, question, settings, records, additional)
+    kept, _, _, _ = fitted(answer, question, settings, records, additional, count)
     return len(kept)
 
 

@@ -77,14 +77,25 @@ def _shrink(answers, additional, max_size, slack, index, length, compress):
     return answers, additional, trimmed
 
 
-def trim_udp(answers, additional, udp_size, answer_limit, length):
-    """``udp_size``: the EDNS size asked for, or None without EDNS."""
-    total = len(answers)
+def udp_answer_cap(udp_size, answer_limit):
+    """How many answers a UDP reply keeps at most before its size is looked
+    at: ``udp_answer_limit`` (capped at 8) without EDNS (or with an EDNS
+    size of 512 or less), no cap otherwise (None)."""
+    if max(UDP_DEFAULT_SIZE, udp_size or 0) != UDP_DEFAULT_SIZE:
+        return None
+    return min(UDP_HARD_LIMIT, answer_limit) if answer_limit > 0 else UDP_HARD_LIMIT
+
+
+def trim_udp(answers, additional, udp_size, answer_limit, length, total=None):
+    """``udp_size``: the EDNS size asked for, or None without EDNS.
+    ``total``: how many answers there were, when the caller has already
+    left out those past the cap (see udp_answer_cap)."""
+    total = len(answers) if total is None else total
     index = index_extras(additional) if additional else None
     max_size = max(UDP_DEFAULT_SIZE, udp_size or 0)
-    limit = min(UDP_HARD_LIMIT, answer_limit) if answer_limit > 0 else UDP_HARD_LIMIT
+    limit = udp_answer_cap(udp_size, answer_limit)
     compress = True
-    if max_size == UDP_DEFAULT_SIZE and total > limit:
+    if limit is not None and total > limit:
         compress = False  # measured uncompressed, sent compressed
         answers = answers[:limit]
         if index is not None:
