@@ -31,7 +31,7 @@ from pyconsul.core.swim.config import SwimConfig
 from pyconsul.dns.answers import Settings as DNSSettings
 from pyconsul.dns.authority import Authority
 from pyconsul.dns.recursors import Recursors
-from pyconsul.dns.server import ConsulDNSFactory, UDPProtocol
+from pyconsul.dns.server import ConsulDNSFactory, listen_udp
 from pyconsul.dns.source import CatalogSource
 from pyconsul.http.api import HTTPApi
 from pyconsul.logs import Logger
@@ -238,8 +238,7 @@ def _build_dns(config, reactor, rpc, agent_cache, extras):
     listeners = []
     for address in config.client_addrs:
         listeners.append(ListeningService(
-            "DNS (UDP)", lambda address=address: reactor.listenUDP(port, UDPProtocol(factory), interface=address),
-            address, port))
+            "DNS (UDP)", lambda address=address: listen_udp(reactor, port, factory, address), address, port))
         listeners.append(_listener("DNS (TCP)", reactor, address, port, factory))
     return listeners
 

@@ -14,6 +14,7 @@ ask exactly one question, gets FORMERR (12 bytes, never more than came in).
 None of them is logged one by one.
 """
 
+import socket
 import struct
 
 from twisted.internet.protocol import DatagramProtocol
@@ -28,6 +29,9 @@ from pyconsul.logs import Logger
 
 FAST_ENTRIES = 10000  # prepared replies kept, the oldest dropped first
 TCP_IDLE_TIMEOUT = 8.0  # seconds a TCP connection may wait for its next query
+# A burst of queries (or of garbage) waits in the kernel rather than being
+# dropped there: ask for 4 MiB (the kernel caps it at net.core.rmem_max).
+UDP_RECEIVE_BUFFER = 4 << 20
 
 
 class PreparedReplies(dict):
@@ -149,6 +153,14 @@ class ConsulDNSFactory(server.DNSServerFactory):
     # decoding goes through received() instead.
     def messageReceived(self, message, proto, address=None):
         raise AssertionError("queries are decoded by ConsulDNSFactory.received")
+
+
+def listen_udp(reactor, port, factory, interface):
+    listening = reactor.listenUDP(port, UDPProtocol(factory), interface=interface)
+    sock = getattr(listening, "socket", None)
+    if sock is not None:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, UDP_RECEIVE_BUFFER)
+    return listening
 
 
 class UDPProtocol(DatagramProtocol):
