@@ -91,13 +91,17 @@ def error_reply(data, rcode):
 
 
 def decode(data):
-    """A query's Message, or None when it does not decode."""
+    """A query's Message, or None when it does not decode: twisted.names
+    stops quietly at the end of the data, so the header's counts are
+    checked against what was read."""
     message = dns.Message()
     try:
         message.fromStr(data)
     except Exception:  # twisted.names raises several kinds for bad input
         return None
-    return message
+    counts = HEADER.unpack(data[:HEADER_SIZE])[3:]
+    found = (len(message.queries), len(message.answers), len(message.authority), len(message.additional))
+    return message if found == counts else None
 
 
 class ConsulDNSFactory(server.DNSServerFactory):
