@@ -265,7 +265,7 @@ def node_answer(qname, qtype, lookup, node, settings, now):
     if node is None:
         return nxdomain(lookup.domain, settings, now)
     ttl = settings.node_ttl
-    answers = [] if qtype == dns.TXT else address_records(qname, node["Address"], qtype, ttl)
+    answers = address_records(qname, node["Address"], qtype, ttl)
     meta = meta_records(qname, node.get("Meta"), ttl)
     additional = []
     if qtype in (dns.TXT, dns.ALL_RECORDS):
@@ -286,12 +286,18 @@ def nameservers(domain, entries, settings):
     """NS records for the domain: the healthy servers (the ``consul``
     service), at most three, and their addresses as glue."""
     ns, glue = [], []
-    for entry in sorted(healthy(entries, False), key=lambda e: e["Node"]["Node"])[:MAX_NAMESERVERS]:
+    servers = [e for e in healthy(entries, settings.only_passing) if _valid_label(e["Node"]["Node"])]
+    for entry in sorted(servers, key=lambda e: e["Node"]["Node"])[:MAX_NAMESERVERS]:
         node = entry["Node"]
         target = ("%s.node.%s.%s" % (node["Node"], node.get("Datacenter") or settings.datacenter, domain)).lower()
         ns.append(ns_record(domain, target, settings.node_ttl))
         glue.extend(address_records(target, node["Address"], dns.ALL_RECORDS, settings.node_ttl))
     return ns, glue
+
+
+def _valid_label(name):
+    """Consul leaves out of NS records a server whose name is no DNS label."""
+    return bool(name) and all(c.isascii() and (c.isalnum() or c == "-") for c in name)
 
 
 def apex_answer(qname, qtype, consul_entries, settings, now):
@@ -310,12 +316,11 @@ def reverse_answer(qname, address, nodes, service_nodes, settings):
     for node in nodes:
         if node["Address"] == address:
             target = "%s.node.%s.%s" % (node["Node"], node.get("Datacenter") or settings.datacenter, settings.domain)
-            return Answer(items=[Item(ptr_record(qname, target, settings.node_ttl))])
+            return Answer(items=[Item(ptr_record(qname, target, 0))])  # Consul's PTR records live 0 s
     for entry in service_nodes:
         if entry.get("ServiceAddress") == address:
             target = "%s.service.%s.%s" % (entry["ServiceName"], entry.get("Datacenter") or settings.datacenter,
                                            settings.domain)
-            ttl = settings.ttl_for_service(entry["ServiceName"])
-            return Answer(items=[Item(ptr_record(qname, target, ttl))])
+            return Answer(items=[Item(ptr_record(qname, target, 0))])
     return None
 

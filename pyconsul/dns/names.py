@@ -123,8 +123,7 @@ def _dispatch(labels, srv_question, domain):
         # A node name may hold dots: everything left of "node" is the name.
         return Node(domain, ".".join(parts), datacenter)
     if kind == "query":
-        if len(parts) == 2 and parts[0].startswith("_") and parts[1] == "_tcp":
-            return PreparedQuery(domain, parts[0][1:], datacenter)
+        # Every label left of "query" (Consul 1.10 has no _name._tcp form here).
         return PreparedQuery(domain, ".".join(parts), datacenter)
     if len(parts) == 2 and parts[0].startswith("_") and parts[1].startswith("_"):
         # RFC 2782: _service._tag; _tcp means any tag.
@@ -136,12 +135,11 @@ def _dispatch(labels, srv_question, domain):
 
 def _datacenter(suffixes):
     """The datacenter the labels after the kind name: None for the agent's
-    own, False when they name none."""
+    own, False when they name none (Consul 1.10 takes one label at most;
+    the ``<dc>.dc`` form came later)."""
     if not suffixes:
         return None
     if len(suffixes) == 1:
-        return suffixes[0]
-    if len(suffixes) == 2 and suffixes[1] == "dc":
         return suffixes[0]
     return False
 

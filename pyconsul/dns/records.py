@@ -37,12 +37,17 @@ def ip_record(owner, address, ttl):
     return rr(owner, dns.Record_AAAA(address, int(ttl)), ttl)
 
 
+# The questions a host name is answered with a CNAME for, as in Consul.
+CNAME_QUESTIONS = frozenset({dns.A, dns.AAAA, dns.ALL_RECORDS, dns.CNAME, dns.TXT})
+
+
 def address_records(owner, address, qtype, ttl):
     """What an address answers to a question of ``qtype``: A for IPv4 to A
-    and ANY, AAAA for IPv6 to AAAA and ANY, a CNAME for a host name."""
+    and ANY, AAAA for IPv6 to AAAA and ANY, a CNAME for a host name (to A,
+    AAAA, ANY, CNAME and TXT)."""
     kind = address_kind(address)
     if kind == HOSTNAME:
-        if qtype in (dns.A, dns.AAAA, dns.ALL_RECORDS):
+        if qtype in CNAME_QUESTIONS:
             return [rr(owner, dns.Record_CNAME(name_bytes(address), int(ttl)), ttl)]
         return []
     wanted = dns.A if kind == IPV4 else dns.AAAA
@@ -55,7 +60,7 @@ def rfc1464(key, value):
     """A node meta pair as a TXT string: ``key=value``, with backquotes,
     ``=`` and the key's leading and trailing spaces quoted by a backquote
     (RFC 1464); a key starting ``rfc1035-`` gives its value alone."""
-    if key.startswith("rfc1035-"):
+    if key.lower().startswith("rfc1035-"):
         return value
     key = key.replace("`", "``").replace("=", "`=")
     stripped = key.lstrip(" ")
