@@ -108,7 +108,7 @@ class Answer:
     authoritative: bool = attr.ib(default=True)
     shuffle: bool = attr.ib(default=False)  # a new order for every query
     limit: int = attr.ib(default=0)  # answers kept after the shuffle; 0 keeps all
-    trim: bool = attr.ib(default=False)  # cut to fit the transport, as Consul does
+    trim: bool = attr.ib(default=True)  # cut to fit the transport, as Consul does
     edns: bool = attr.ib(default=True)  # an EDNS question gets an OPT record back
     holds_serial: bool = attr.ib(default=False)  # an SOA: its serial is the time
     recursion_available: bool | None = attr.ib(default=None)  # None: whether there are recursors
@@ -209,7 +209,7 @@ def service_answer(qname, qtype, lookup, entries, settings, now):
     ttl = settings.ttl_for_service(lookup.service)
     datacenter = lookup.datacenter or settings.datacenter
     if qtype == dns.SRV:
-        answer = Answer(items=_srv_items(qname, instances, datacenter, domain, ttl, settings), shuffle=True, trim=True)
+        answer = Answer(items=_srv_items(qname, instances, datacenter, domain, ttl, settings), shuffle=True)
     else:
         answer = _address_answer(qname, qtype, instances, ttl, settings)
     if not answer.items:
@@ -229,8 +229,8 @@ def _address_answer(qname, qtype, instances, ttl, settings):
         seen.add(address)
         (cnames if records[0].type == dns.CNAME else items).append(Item(records[0]))
     if items:
-        return Answer(items=items, shuffle=True, limit=settings.a_record_limit, trim=True)
-    return Answer(items=cnames, shuffle=True, limit=1, trim=True)
+        return Answer(items=items, shuffle=True, limit=settings.a_record_limit)
+    return Answer(items=cnames, shuffle=True, limit=1)
 
 
 def _srv_items(qname, instances, datacenter, domain, ttl, settings):
@@ -272,7 +272,7 @@ def node_answer(qname, qtype, lookup, node, settings, now):
         answers += meta
     elif qtype in (dns.A, dns.AAAA) and settings.node_meta_txt:
         additional = meta
-    return Answer(items=[Item(r) for r in answers], additional=additional, trim=True)
+    return Answer(items=[Item(r) for r in answers], additional=additional)
 
 
 def addr_answer(qname, lookup, settings):

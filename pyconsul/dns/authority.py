@@ -11,7 +11,7 @@ import attr
 from twisted.internet import defer
 from twisted.names import dns
 
-from pyconsul.dns import answers, names
+from pyconsul.dns import answers, names, wire
 from pyconsul.dns.answers import Answer, Item
 from pyconsul.dns.trim import trim_tcp, trim_udp, udp_answer_cap
 from pyconsul.dns.wire import encode_opt, encode_reply, flag_bytes, reply_length
@@ -182,15 +182,19 @@ def render(answer, question, settings, rng, order=None):
 def fitted(answer, question, settings, records, additional, total=None):
     """The sections trimmed as Consul trims them, with the OPT record:
     ``(answers, additional, opt, truncated)``. Consul adds the OPT record
-    before it trims, so it counts towards the size, and goes when trimming
-    cuts the additional section down."""
-    opt = opt_record(answer, question)
+    to the additional section before it trims: it counts towards the size
+    until a cut rebuilds that section without it."""
     truncated = answer.truncated
+    opt = reply_opt(answer, question)
     if not answer.trim:
         return records, additional, opt, truncated
+    opt_record = None
+    if opt:
+        opt_record = wire.opt_record(question.udp_size or 0, question.ecs)
+        additional = additional + [opt_record]
 
     def length(kept, extras, compress):
-        return reply_length(question.section, kept, answer.authority, extras, compress and settings.compress) + len(opt)
+        return reply_length(question.section, kept, answer.authority, extras, compress and settings.compress)
 
     if question.transport == UDP:
         records, additional, trimmed = trim_udp(
@@ -198,8 +202,10 @@ def fitted(answer, question, settings, records, additional, total=None):
             total)
     else:
         records, additional, trimmed = trim_tcp(records, additional, question.qtype, length)
-    if trimmed:
-        opt = b""
+    if additional and additional[-1] is opt_record:
+        additional = additional[:-1]
+    else:
+        opt = b""  # cut with the additional section
     return records, additional, opt, truncated or (trimmed and settings.enable_truncate)
 
 
@@ -212,7 +218,7 @@ def reply_flags(answer, question, settings, truncated):
                       checking_disabled=question.checking_disabled, opcode=question.opcode)
 
 
-def opt_record(answer, question):
+def reply_opt(answer, question):
     if not (question.edns and answer.edns):
         return b""
     return encode_opt(question.udp_size or 0, question.ecs)
@@ -228,4 +234,5 @@ def relayed(message):
         authoritative=message.auth,
         recursion_available=True,
         truncated=message.trunc,
+        trim=False,  # passed on as the recursor sent it
     )

@@ -19,7 +19,7 @@ import attr
 
 from twisted.names import dns
 
-from pyconsul.dns.authority import fitted, opt_record, render, reply_flags
+from pyconsul.dns.authority import fitted, render, reply_flags, reply_opt
 from pyconsul.dns.trim import UDP_DEFAULT_SIZE, udp_answer_cap
 from pyconsul.dns.wire import HEADER_SIZE, POINTER_LIMIT, Names, encode_record
 
@@ -186,7 +186,7 @@ def _shuffled(answer, question, settings, dependencies, expires):
     question_bytes = _question_bytes(question)
     fixed = HEADER_SIZE + len(question_bytes)
     largest = sorted((p.full_size for p in pieces), reverse=True)
-    opt = opt_record(answer, question)
+    opt = reply_opt(answer, question)
     udp_size = question.udp_size if question.edns else None
     max_size = max(UDP_DEFAULT_SIZE, udp_size or 0)
     cap = udp_answer_cap(udp_size, settings.udp_answer_limit)

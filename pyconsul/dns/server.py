@@ -24,7 +24,7 @@ from twisted.protocols.policies import TimeoutMixin
 from pyconsul import logs
 from pyconsul.dns.authority import TCP, UDP, Question, render
 from pyconsul.dns.prepared import prepare
-from pyconsul.dns.wire import HEADER, HEADER_SIZE, RD, CD, flag_bytes, parse_ecs
+from pyconsul.dns.wire import CD, ECS_OPTION, HEADER, HEADER_SIZE, RD, flag_bytes, parse_ecs
 from pyconsul.logs import Logger
 
 FAST_ENTRIES = 10000  # prepared replies kept, the oldest dropped first
@@ -69,14 +69,23 @@ def question_from(message, transport):
     return question
 
 
+class MalformedQuery(Exception):
+    pass
+
+
 def _client_subnet(data):
-    """The client subnet option among an OPT record's options, if well formed."""
+    """The client subnet option among an OPT record's options (None when
+    there is none); one Consul's DNS library cannot read makes the query
+    malformed."""
     offset = 0
     while offset + 4 <= len(data):
         code, length = struct.unpack("!HH", data[offset:offset + 4])
         option = data[offset + 4:offset + 4 + length]
-        if code == 8:
-            return parse_ecs(option) if len(option) == length else None
+        if code == ECS_OPTION:
+            subnet = parse_ecs(option) if len(option) == length else None
+            if subnet is None:
+                raise MalformedQuery("bad client subnet option")
+            return subnet
         offset += 4 + length
     return None
 
@@ -133,7 +142,12 @@ class ConsulDNSFactory(server.DNSServerFactory):
         if message.opCode != dns.OP_QUERY:
             protocol.send(error_reply(data, dns.ENOTIMP), address)
             return
-        question = question_from(message, transport)
+        try:
+            question = question_from(message, transport)
+        except MalformedQuery:
+            self.malformed += 1
+            protocol.send(error_reply(data, dns.EFORMAT), address)
+            return
         key = data[2:] if transport == UDP else None
         d = self.authority.resolve(question)
         d.addCallback(self._answered, question, protocol, address, key)

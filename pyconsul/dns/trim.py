@@ -79,11 +79,12 @@ def _shrink(answers, additional, max_size, slack, index, length, compress):
 
 def udp_answer_cap(udp_size, answer_limit):
     """How many answers a UDP reply keeps at most before its size is looked
-    at: ``udp_answer_limit`` (capped at 8) without EDNS (or with an EDNS
-    size of 512 or less), no cap otherwise (None)."""
+    at: ``udp_answer_limit`` (capped at 8; 0 keeps none, as in Consul)
+    without EDNS (or with an EDNS size of 512 or less), no cap otherwise
+    (None)."""
     if max(UDP_DEFAULT_SIZE, udp_size or 0) != UDP_DEFAULT_SIZE:
         return None
-    return min(UDP_HARD_LIMIT, answer_limit) if answer_limit > 0 else UDP_HARD_LIMIT
+    return min(UDP_HARD_LIMIT, max(answer_limit, 0))
 
 
 def trim_udp(answers, additional, udp_size, answer_limit, length, total=None):

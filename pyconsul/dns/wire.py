@@ -107,25 +107,44 @@ def reply_length(question, answers, authority, additional, compress=True):
     return len(encode_reply(0, (0, 0), question, answers, authority, additional, compress=compress))
 
 
+def _opt_options(ecs):
+    if ecs is None:
+        return b""
+    family, source, address = ecs
+    body = struct.pack("!HBB", family, source, 0) + address
+    return struct.pack("!HH", ECS_OPTION, len(body)) + body
+
+
 def encode_opt(udp_size, ecs=None):
     """The reply's OPT record: the asker's UDP size echoed, and its client
     subnet option with a scope of 0 (the answer holds for every subnet)."""
-    data = b""
-    if ecs is not None:
-        family, source, address = ecs
-        body = struct.pack("!HBB", family, source, 0) + address
-        data = struct.pack("!HH", ECS_OPTION, len(body)) + body
+    data = _opt_options(ecs)
     return OPT_FIXED.pack(0, dns.OPT, udp_size, 0, 0, 0, len(data)) + data
 
 
+def opt_record(udp_size, ecs=None):
+    """The same OPT record as a record of the additional section (Consul
+    trims with it there, and drops it when it cuts that section down)."""
+    return dns.RRHeader(name=b"", type=dns.OPT, cls=udp_size, ttl=0,
+                        payload=dns.UnknownRecord(_opt_options(ecs)))
+
+
 def parse_ecs(option_data):
-    """(family, source prefix, address bytes) of a client subnet option, or
-    None when it is malformed (it is then left out of the reply)."""
+    """(family, source prefix, address bytes) of a client subnet option as
+    Consul's DNS library reads it and will write it back -- the address
+    masked to the prefix and cut to the bytes it covers -- or None when
+    that library would reject it (the query is then malformed)."""
     if len(option_data) < 4:
         return None
-    family, source, _scope = struct.unpack("!HBB", option_data[:4])
-    address = option_data[4:]
-    width = {1: 32, 2: 128}.get(family)
-    if width is None or source > width or len(address) != (source + 7) // 8:
+    family, source, scope = struct.unpack("!HBB", option_data[:4])
+    if family == 0:
+        return (0, 0, b"") if source == 0 else None  # what dig sends for "no subnet"
+    width = {1: 4, 2: 16}.get(family)
+    if width is None or source > width * 8 or scope > width * 8:
         return None
-    return family, source, address
+    address = option_data[4:4 + width].ljust(width, b"\0")
+    kept = (source + 7) // 8
+    masked = bytearray(address[:kept])
+    if source % 8:
+        masked[-1] &= (0xFF << (8 - source % 8)) & 0xFF
+    return family, source, bytes(masked)
