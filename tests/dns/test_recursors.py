@@ -668,8 +668,9 @@ class RecursorsTestCase(unittest.TestCase):
     @defer.inlineCallbacks
     def test_close_leaves_nothing_open(self):
         """After questions over UDP and TCP (answered, and timed out over an
-        open connection), close() closes every connection: the servers see
-        them close, and the reactor watches nothing but the test's ports."""
+        open connection) nothing is left open: the servers see the
+        connections close, and the reactor watches nothing but the test's
+        ports."""
         silent = yield self.silent()
         good = yield self.upstream()
         forwarder = Recursors([silent.address, good.address], TIMEOUT, "sequential", reactor, random.Random(0))
@@ -677,10 +678,11 @@ class RecursorsTestCase(unittest.TestCase):
         self.assertEqual(answer.rcode, dns.OK)
         answer = yield forwarder.forward(question(EXAMPLE, transport=UDP))
         self.assertEqual(answer.rcode, dns.OK)
-        self.assertEqual((len(silent.tcp.open), len(good.tcp.connections)), (1, 1))
-        forwarder.close()
+        # A TCP question has a connection of its own, closed once answered
+        # (or timed out): the servers see them close without close().
         yield silent.tcp.closed()
         yield good.tcp.closed()
+        forwarder.close()
         yield task.deferLater(reactor, 0, lambda: None)
         left = self._selectables() - self.baseline - set(self.listening)
         self.assertEqual(left, set())
