@@ -13,20 +13,9 @@ from twisted.trial.unittest import SynchronousTestCase, TestCase
 
 from pyconsul.dns.server import TCP_IDLE_TIMEOUT, PreparedReplies, UDPProtocol
 from tests.dns.inprocess import InProcessDNS
+from tests.dns.messages import decoded, query
 
 HEADER = struct.Struct("!HBBHHHH")
-
-
-def query(name, qtype=dns.A, message_id=7):
-    message = dns.Message(id=message_id, recDes=1)
-    message.queries = [dns.Query(name, qtype)]
-    return message.toStr()
-
-
-def decoded(data):
-    message = dns.Message()
-    message.fromStr(data)
-    return message
 
 
 def web_agent():

@@ -5,21 +5,12 @@ from twisted.names import dns
 from twisted.trial.unittest import SynchronousTestCase
 
 from tests.dns.inprocess import InProcessDNS
-
-
-def query(name, qtype=dns.A, message_id=7, edns=None):
-    message = dns.Message(id=message_id, recDes=1)
-    message.queries = [dns.Query(name, qtype)]
-    if edns:
-        message.additional.append(dns._OPTHeader(udpPayloadSize=edns))
-    return message.toStr()
+from tests.dns.messages import decoded, query
 
 
 def ask(agent, name, qtype=dns.A, **options):
     [reply] = agent.ask_udp(query(name, qtype, **options))
-    message = dns.Message()
-    message.fromStr(reply)
-    return message
+    return decoded(reply)
 
 
 def with_instances(config=None, count=3, status="passing"):
@@ -85,9 +76,7 @@ class LimitTests(SynchronousTestCase):
         agent = with_instances({"dns_config": {"a_record_limit": 2}}, count=6)
         self.assertEqual(len(ask(agent, b"web.service.consul", edns=4096).answers), 2)
         [reply] = agent.ask_tcp(query(b"web.service.consul"))
-        message = dns.Message()
-        message.fromStr(reply)
-        self.assertEqual(len(message.answers), 2)
+        self.assertEqual(len(decoded(reply).answers), 2)
         self.assertEqual(len(ask(agent, b"web.service.consul", dns.SRV, edns=4096).answers), 6)
 
     def test_udp_answer_limit_and_truncation(self):

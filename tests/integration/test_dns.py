@@ -23,6 +23,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from twisted.names import dns
 from twisted.trial.unittest import SynchronousTestCase
 
+from tests.dns.messages import query
 from tests.integration.agent import Agent, wait_for
 from tests.vectors.dns import run_all
 
@@ -67,14 +68,6 @@ def answers_of(output):
             name, _ttl, _cls, rtype, data = line.split(None, 4)
             records.append((name, rtype, data))
     return records
-
-
-def query(name, qtype=dns.A, message_id=1, edns=None):
-    message = dns.Message(id=message_id, recDes=1)
-    message.queries = [dns.Query(name, qtype)]
-    if edns:
-        message.additional.append(dns._OPTHeader(udpPayloadSize=edns))
-    return message.toStr()
 
 
 def write_config(directory, values):
