@@ -290,7 +290,7 @@ def _build_gossip(config, reactor, faults):
 
 
 def _build_server(config, reactor, faults):
-    fsm = FSM()
+    fsm = FSM(clock=reactor)
     pools = []
     if config.data_dir is None:
         log_store, snapshot_store = MemoryLogStore(), MemorySnapshotStore()

@@ -17,6 +17,7 @@ from pyconsul.http.agent_services import AgentServicesEndpoint
 from pyconsul.http.catalog import CatalogEndpoint, HealthEndpoint
 from pyconsul.http.kv import KVEndpoint
 from pyconsul.http.operator import OperatorEndpoint
+from pyconsul.http.sessions import SessionEndpoint
 from pyconsul.http.plumbing import endpoint, index
 from pyconsul.http.request import NAMESPACE, PARTITION, BadRequest
 from pyconsul.http.response import error_body, json_body
@@ -49,6 +50,7 @@ class HTTPApi:
         node_name = agent.config.node_name if agent is not None else None
         self.catalog = CatalogEndpoint(rpc, getattr(rpc, "datacenter", "dc1"), node_name, agent_cache)
         self.health = HealthEndpoint(rpc, node_name, agent_cache)
+        self.sessions = SessionEndpoint(rpc, node_name)
         self.agent = AgentEndpoint(agent, clock) if agent is not None else None
         self.local = None
         if agent is not None and agent.local is not None:
@@ -266,6 +268,36 @@ class HTTPApi:
     @endpoint("GET", tenancy=(NAMESPACE, PARTITION))
     def agent_health_by_name(self, call):
         return self._local().health_by_name(call, _suffix(call, "/v1/agent/health/service/name/"))
+
+    @app.route("/v1/session/create")
+    @endpoint("PUT", tenancy=(NAMESPACE, PARTITION))
+    def session_create(self, call):
+        return self.sessions.create(call)
+
+    @app.route("/v1/session/destroy/", branch=True)
+    @endpoint("PUT", tenancy=(NAMESPACE, PARTITION))
+    def session_destroy(self, call):
+        return self.sessions.destroy(call)
+
+    @app.route("/v1/session/renew/", branch=True)
+    @endpoint("PUT", tenancy=(NAMESPACE, PARTITION))
+    def session_renew(self, call):
+        return self.sessions.renew(call)
+
+    @app.route("/v1/session/info/", branch=True)
+    @endpoint("GET", tenancy=(NAMESPACE, PARTITION))
+    def session_info(self, call):
+        return self.sessions.info(call)
+
+    @app.route("/v1/session/node/", branch=True)
+    @endpoint("GET", tenancy=(NAMESPACE, PARTITION))
+    def session_node(self, call):
+        return self.sessions.node(call)
+
+    @app.route("/v1/session/list")
+    @endpoint("GET", tenancy=(NAMESPACE, PARTITION))
+    def session_list(self, call):
+        return self.sessions.list(call)
 
     @app.route("/v1/debug/faults")
     def debug_faults(self, request):

@@ -85,14 +85,11 @@ class KVEndpoint:
         if call.params.has("cas"):
             op = "cas"
             entry["ModifyIndex"] = _uint_param(call, "cas")
-        for lock_op in ("acquire", "release"):
-            if call.params.has(lock_op):
-                # Locks need sessions, which this version does not have
-                # yet: no session ID can be valid.
-                raise BadRequest(
-                    "Invalid session %r: sessions are not supported by this version of pyconsul"
-                    % call.params.get(lock_op)
-                )
+        # As in Consul, ?acquire and ?release take over from ?cas.
+        if call.params.has("acquire"):
+            op, entry["Session"] = "lock", call.params.get("acquire")
+        if call.params.has("release"):
+            op, entry["Session"] = "unlock", call.params.get("release")
         size = call.body_length()
         if size > self.max_value_size:
             return error_body(

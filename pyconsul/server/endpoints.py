@@ -13,6 +13,7 @@ from twisted.internet.task import deferLater
 from pyconsul.server.blocking import blocking_query, query_timeout_bound
 from pyconsul.server.catalog import CatalogEndpoints
 from pyconsul.server.errors import BadRequest, NoClusterLeader, RPCError, RPCNotSent, RPCUnavailable
+from pyconsul.server.sessions import SessionEndpoints, SessionTimers
 from pyconsul.state import commands
 
 
@@ -31,6 +32,7 @@ ANSWERED_LOCALLY = frozenset({"Status.Leader", "Status.Peers"})
 WRITES = frozenset(
     {
         "KVS.Apply",
+        "Session.Apply",
         "Catalog.Register",
         "Catalog.Deregister",
         "Operator.RaftRemovePeerByID",
@@ -79,6 +81,8 @@ class ServerEndpoints:
             "Operator.RaftRemovePeerByAddress": self.raft_remove_by_address,
         }
         self.methods.update(CatalogEndpoints(self).methods())
+        self.session_timers = SessionTimers(server, clock)
+        self.methods.update(SessionEndpoints(self, self.session_timers).methods())
 
     def call(self, method, args):
         handler = self.methods.get(method)
@@ -199,10 +203,31 @@ class ServerEndpoints:
 
     def kvs_apply(self, args):
         op = args.get("Op")
+        entry = args["DirEnt"]
+        if op in ("lock", "unlock"):
+            return self._kvs_lock(op, entry)
         build = self._KV_OPS.get(op)
         if build is None:
             raise BadRequest("Unknown KV operation %r" % (op,))
-        return self.server.apply(build(args["DirEnt"]))
+        return self.server.apply(build(entry))
+
+    def _kvs_lock(self, op, entry):
+        key, value, flags, session = entry["Key"], entry.get("Value"), entry.get("Flags", 0), entry.get("Session")
+        if op == "lock":
+            if self.store.lock_delays.active(key):
+                # Checked by the leader before the write, as in Consul: a
+                # lock given up by a session's end stays free for a while.
+                return False
+            command = commands.kv_lock(key, value, flags, session)
+        else:
+            command = commands.kv_unlock(key, value, flags, session)
+
+        def outcome(result):
+            if isinstance(result, Exception):
+                raise RPCError(str(result))
+            return result
+
+        return self.server.apply(command).addCallback(outcome)
 
     # -- status ---------------------------------------------------------------
 

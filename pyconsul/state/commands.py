@@ -33,6 +33,14 @@ def kv_cas(key, value, flags, cas_index):
     return encode("kv-cas", key, value, flags, cas_index)
 
 
+def kv_lock(key, value, flags, session):
+    return encode("kv-lock", key, value, flags, session)
+
+
+def kv_unlock(key, value, flags, session):
+    return encode("kv-unlock", key, value, flags, session)
+
+
 def kv_delete(key):
     return encode("kv-delete", key)
 
@@ -55,3 +63,11 @@ def catalog_register(request):
 
 def catalog_deregister(request):
     return encode("catalog-deregister", request)
+
+
+def session_create(session):
+    return encode("session-create", session)
+
+
+def session_destroy(session_id):
+    return encode("session-destroy", session_id)

@@ -39,6 +39,7 @@ class KVTable:
         self.tombstones = SortedDict()
         self.entries_index = 0
         self.tombstones_index = 0
+        self.locks = {}  # session ID -> keys it holds
 
     @property
     def index(self):
@@ -82,6 +83,9 @@ class KVTable:
             index = max(index, self.tombstones[key])
         return index or max(self.index, 1)
 
+    def keys_locked_by(self, session_id):
+        return sorted(self.locks.get(session_id, ()))
+
     # -- changes -------------------------------------------------------------
 
     def set(self, index, key, value, flags):
@@ -100,6 +104,38 @@ class KVTable:
             )
         )
         return True
+
+    def lock(self, index, key, value, flags, session):
+        """Take the key's lock for ``session`` (which must exist) and write
+        the value: false if another session holds it. Holding it already
+        keeps the LockIndex; a new holder increments it."""
+        existing = self.entries.get(key)
+        if existing is not None and existing.session and existing.session != session:
+            return False
+        if existing is None:
+            lock_index, create_index = 1, index
+        else:
+            held = existing.session == session
+            lock_index = existing.lock_index if held else existing.lock_index + 1
+            create_index = existing.create_index
+        self._store(DirEntry(key=key, value=value, flags=flags, create_index=create_index,
+                             modify_index=index, lock_index=lock_index, session=session))
+        return True
+
+    def unlock(self, index, key, value, flags, session):
+        """Give up ``session``'s lock and write the value: false unless it
+        holds the lock."""
+        existing = self.entries.get(key)
+        if existing is None or existing.session != session:
+            return False
+        self._store(attr.evolve(existing, value=value, flags=flags, modify_index=index, session=None))
+        return True
+
+    def release_lock(self, index, key):
+        """A session ended: the key stays, without its holder."""
+        existing = self.entries.get(key)
+        if existing is not None and existing.session:
+            self._store(attr.evolve(existing, modify_index=index, session=None))
 
     def check_and_set(self, index, key, value, flags, cas_index):
         """Write only if the key's ModifyIndex is ``cas_index`` (0: absent)."""
@@ -143,13 +179,27 @@ class KVTable:
         return True
 
     def _store(self, entry):
+        old = self.entries.get(entry.key)
+        if old is not None and old.session and old.session != entry.session:
+            self._unindex_lock(old)
+        if entry.session:
+            self.locks.setdefault(entry.session, set()).add(entry.key)
         self.entries[entry.key] = entry
         self.tombstones.pop(entry.key, None)
         self.entries_index = entry.modify_index
         self.watches.changed(entry.key)
 
+    def _unindex_lock(self, entry):
+        keys = self.locks.get(entry.session)
+        if keys is not None:
+            keys.discard(entry.key)
+            if not keys:
+                del self.locks[entry.session]
+
     def _remove(self, index, key):
-        del self.entries[key]
+        entry = self.entries.pop(key)
+        if entry.session:
+            self._unindex_lock(entry)
         self.tombstones[key] = index
         self.tombstones_index = index
         self.watches.changed(key)
@@ -183,6 +233,8 @@ class KVTable:
         elif kind == "kv":
             entry = DirEntry(*record[1:])
             self.entries[entry.key] = entry
+            if entry.session:
+                self.locks.setdefault(entry.session, set()).add(entry.key)
         elif kind == "kv-tombstone":
             self.tombstones[record[1]] = record[2]
         else:

@@ -1,11 +1,19 @@
 """The state store: every replicated table, and the FSM that Raft drives."""
 
+import time
+
 from pyconsul.logs import Logger
 
 from pyconsul.state import commands
 from pyconsul.state.catalog import CatalogError, CatalogTable
 from pyconsul.state.kv import KVTable
+from pyconsul.state.sessions import LockDelays, SessionError, Sessions, SessionTable
 from pyconsul.state.watch import WatchRegistry
+
+
+class WallClock:
+    def seconds(self):
+        return time.time()
 
 
 class StateStore:
@@ -15,18 +23,20 @@ class StateStore:
     restore replaces the tables in place.
     """
 
-    def __init__(self):
+    def __init__(self, clock=None):
         self.watches = WatchRegistry()  # KV keys and prefixes
-        self.catalog_watches = WatchRegistry()  # catalog views (see CatalogTable)
+        self.catalog_watches = WatchRegistry()  # catalog and session views
+        self.lock_delays = LockDelays(clock or WallClock())
         self.reset()
 
     def reset(self):
         self.kv = KVTable(self.watches)
         self.catalog = CatalogTable(self.catalog_watches)
+        self.sessions = SessionTable(self.catalog_watches)
         self.last_applied = 0
 
     def tables(self):
-        return [self.kv, self.catalog]
+        return [self.kv, self.catalog, self.sessions]
 
     def all_keys(self):
         return list(self.kv.entries)
@@ -52,24 +62,44 @@ class FSM:
 
     log = Logger()
 
-    def __init__(self, store=None):
-        self.store = store if store is not None else StateStore()
+    def __init__(self, store=None, clock=None):
+        self.store = store if store is not None else StateStore(clock)
         # Called with the index of each command that left tombstones; the
         # leader's tombstone GC uses it to reap them later.
         self.on_tombstone = lambda index: None
 
     def _handler(self, name):
-        kv, catalog = self.store.kv, self.store.catalog
+        store = self.store
+        kv, catalog = store.kv, store.catalog
+        sessions = Sessions(store, store.lock_delays)
         return {
-            "catalog-register": catalog.register,
-            "catalog-deregister": catalog.deregister,
+            "catalog-register": lambda index, request: self._catalog_write(catalog.register, index, request),
+            "catalog-deregister": lambda index, request: self._catalog_write(catalog.deregister, index, request),
             "kv-set": kv.set,
             "kv-cas": kv.check_and_set,
+            "kv-lock": self._kv_lock,
+            "kv-unlock": kv.unlock,
             "kv-delete": kv.delete,
             "kv-delete-cas": kv.delete_cas,
             "kv-delete-tree": kv.delete_tree,
             "tombstone-reap": kv.reap_tombstones,
+            "session-create": sessions.create,
+            "session-destroy": sessions.destroy,
         }.get(name)
+
+    def _catalog_write(self, write, index, request):
+        """A catalog write, then the end of the node's sessions it broke
+        (a check turned critical or gone, the node deregistered)."""
+        result = write(index, request)
+        Sessions(self.store, self.store.lock_delays).revalidate(index, request["Node"])
+        return result
+
+    def _kv_lock(self, index, key, value, flags, session):
+        if not session:
+            raise SessionError("missing session")
+        if self.store.sessions.get(session) is None:
+            raise SessionError('invalid session "%s"' % session)
+        return self.store.kv.lock(index, key, value, flags, session)
 
     def apply(self, index, data):
         self.store.last_applied = index
@@ -83,7 +113,7 @@ class FSM:
         tombstones_before = self.store.kv.tombstones_index
         try:
             result = handler(index, *args)
-        except CatalogError as e:
+        except (CatalogError, SessionError) as e:
             return e  # refused as a whole: the caller is told why
         except (TypeError, ValueError, KeyError, AttributeError) as e:
             return self._skip(index, e)

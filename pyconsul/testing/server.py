@@ -34,7 +34,7 @@ class InMemoryServer:
                  local_agent=True, config=None, node_name="node-1"):
         self.clock = clock or Clock()
         self.rng = random.Random(seed)
-        self.fsm = FSM()
+        self.fsm = FSM(clock=self.clock)
         self.log_store = MemoryLogStore()
         self.snapshot_store = MemorySnapshotStore()
         self.driver = RaftDriver(
