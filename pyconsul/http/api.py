@@ -22,6 +22,7 @@ from pyconsul.http.plumbing import endpoint, index
 from pyconsul.http.request import NAMESPACE, PARTITION, BadRequest
 from pyconsul.http.response import error_body, json_body
 from pyconsul.http.status import StatusEndpoint
+from pyconsul.http.txn import TxnEndpoint
 
 
 def _suffix(call, prefix):
@@ -51,6 +52,7 @@ class HTTPApi:
         self.catalog = CatalogEndpoint(rpc, getattr(rpc, "datacenter", "dc1"), node_name, agent_cache)
         self.health = HealthEndpoint(rpc, node_name, agent_cache)
         self.sessions = SessionEndpoint(rpc, node_name)
+        self.txn = TxnEndpoint(rpc, **kwargs)
         self.agent = AgentEndpoint(agent, clock) if agent is not None else None
         self.local = None
         if agent is not None and agent.local is not None:
@@ -298,6 +300,11 @@ class HTTPApi:
     @endpoint("GET", tenancy=(NAMESPACE, PARTITION))
     def session_list(self, call):
         return self.sessions.list(call)
+
+    @app.route("/v1/txn")
+    @endpoint("PUT", tenancy=(NAMESPACE, PARTITION))
+    def txn_route(self, call):
+        return self.txn.handle(call)
 
     @app.route("/v1/debug/faults")
     def debug_faults(self, request):

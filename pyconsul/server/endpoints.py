@@ -14,6 +14,7 @@ from pyconsul.server.blocking import blocking_query, query_timeout_bound
 from pyconsul.server.catalog import CatalogEndpoints
 from pyconsul.server.errors import BadRequest, NoClusterLeader, RPCError, RPCNotSent, RPCUnavailable
 from pyconsul.server.sessions import SessionEndpoints, SessionTimers
+from pyconsul.server.txn import TxnEndpoints
 from pyconsul.state import commands
 
 
@@ -33,6 +34,7 @@ WRITES = frozenset(
     {
         "KVS.Apply",
         "Session.Apply",
+        "Txn.Apply",
         "Catalog.Register",
         "Catalog.Deregister",
         "Operator.RaftRemovePeerByID",
@@ -83,6 +85,7 @@ class ServerEndpoints:
         self.methods.update(CatalogEndpoints(self).methods())
         self.session_timers = SessionTimers(server, clock)
         self.methods.update(SessionEndpoints(self, self.session_timers).methods())
+        self.methods.update(TxnEndpoints(self).methods())
 
     def call(self, method, args):
         handler = self.methods.get(method)

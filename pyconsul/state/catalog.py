@@ -58,6 +58,20 @@ class CatalogTable:
         self.view_index = {}  # view -> Raft index of its last change
         self.table_index = {"nodes": 0, "services": 0, "checks": 0}
 
+    def copy(self):
+        """A copy to try writes on (a transaction): records are never
+        changed once stored, so copying the containers is enough."""
+        other = CatalogTable(self.watches)
+        other.nodes = self.nodes.copy()
+        other.node_ids = dict(self.node_ids)
+        other.services = self.services.copy()
+        other.checks = self.checks.copy()
+        other.by_service_name = {name: set(keys) for name, keys in self.by_service_name.items()}
+        other.checks_by_service = {key: set(ids) for key, ids in self.checks_by_service.items()}
+        other.view_index = dict(self.view_index)
+        other.table_index = dict(self.table_index)
+        return other
+
     # -- indexes ---------------------------------------------------------------
 
     def _touch(self, index, *views):

@@ -71,3 +71,7 @@ def session_create(session):
 
 def session_destroy(session_id):
     return encode("session-destroy", session_id)
+
+
+def txn(ops):
+    return encode("txn", ops)

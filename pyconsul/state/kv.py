@@ -40,6 +40,7 @@ class KVTable:
         self.entries_index = 0
         self.tombstones_index = 0
         self.locks = {}  # session ID -> keys it holds
+        self._journal = None  # during a transaction: how to undo it
 
     @property
     def index(self):
@@ -178,7 +179,36 @@ class KVTable:
             self.tombstones_index = index
         return True
 
+    # -- transactions -------------------------------------------------------
+
+    def begin(self):
+        """Start noting changes, so that :meth:`rollback` can undo them."""
+        self._journal = ({}, self.entries_index, self.tombstones_index)
+
+    def commit(self):
+        self._journal = None
+
+    def rollback(self):
+        before, self.entries_index, self.tombstones_index = self._journal
+        self._journal = None
+        for key, (entry, tombstone) in before.items():
+            current = self.entries.pop(key, None)
+            if current is not None and current.session:
+                self._unindex_lock(current)
+            self.tombstones.pop(key, None)
+            if entry is not None:
+                self.entries[key] = entry
+                if entry.session:
+                    self.locks.setdefault(entry.session, set()).add(key)
+            if tombstone is not None:
+                self.tombstones[key] = tombstone
+
+    def _note(self, key):
+        if self._journal is not None and key not in self._journal[0]:
+            self._journal[0][key] = (self.entries.get(key), self.tombstones.get(key))
+
     def _store(self, entry):
+        self._note(entry.key)
         old = self.entries.get(entry.key)
         if old is not None and old.session and old.session != entry.session:
             self._unindex_lock(old)
@@ -197,6 +227,7 @@ class KVTable:
                 del self.locks[entry.session]
 
     def _remove(self, index, key):
+        self._note(key)
         entry = self.entries.pop(key)
         if entry.session:
             self._unindex_lock(entry)

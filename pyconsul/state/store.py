@@ -4,7 +4,7 @@ import time
 
 from pyconsul.logs import Logger
 
-from pyconsul.state import commands
+from pyconsul.state import commands, txn
 from pyconsul.state.catalog import CatalogError, CatalogTable
 from pyconsul.state.kv import KVTable
 from pyconsul.state.sessions import LockDelays, SessionError, Sessions, SessionTable
@@ -85,6 +85,7 @@ class FSM:
             "tombstone-reap": kv.reap_tombstones,
             "session-create": sessions.create,
             "session-destroy": sessions.destroy,
+            "txn": lambda index, ops: txn.apply(store, store.lock_delays, index, ops),
         }.get(name)
 
     def _catalog_write(self, write, index, request):

@@ -10,7 +10,7 @@ from tests.vectors import load
 from tests.vectors.runner import run_vector
 from tests.vectors.targets import InMemoryAgent
 
-KINDS = frozenset(["agent-service", "agent-check", "catalog", "health", "session"])
+KINDS = frozenset(["agent-service", "agent-check", "catalog", "health", "session", "txn"])
 
 
 def catalog_vectors():
@@ -19,7 +19,7 @@ def catalog_vectors():
 
 class CatalogVectorTests(SynchronousTestCase):
     def test_vectors_found(self):
-        self.assertEqual(len(catalog_vectors()), 39)
+        self.assertEqual(len(catalog_vectors()), 44)
 
 
 def _make_test(vector):

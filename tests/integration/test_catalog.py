@@ -36,9 +36,9 @@ def write_json(path, value):
 
 class RecordedVectorsTests(SynchronousTestCase):
     def test_every_catalog_vector_on_a_fresh_agent(self):
-        kinds = {"agent-service", "agent-check", "catalog", "health", "session"}
+        kinds = {"agent-service", "agent-check", "catalog", "health", "session", "txn"}
         vectors = [v for v in load("consul-catalog", "vectors.json") if v["kind"] in kinds]
-        self.assertEqual(len(vectors), 39)
+        self.assertEqual(len(vectors), 44)
         failed = []
         for vector in vectors:
             agent = Agent(self, "127.0.4.1", ["--dev", "--node", "s1"]).start()
