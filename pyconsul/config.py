@@ -58,7 +58,7 @@ KEYS = {
     "encrypt": STR,
     "ports": {name: INT for name in PORTS},
     "performance": {"raft_multiplier": INT},
-    "limits": {"kv_max_value_size": INT},
+    "limits": {"kv_max_value_size": INT, "txn_max_req_len": INT},
     "raft_snapshot_threshold": INT,
     "raft_trailing_logs": INT,
     "node_meta": STR_MAP,
@@ -137,7 +137,7 @@ CONSUL_ONLY_SUBKEYS = {
     "performance": {"leave_drain_time", "rpc_hold_timeout"},
     "limits": {"http_max_conns_per_client", "https_handshake_timeout", "rpc_handshake_timeout",
                "rpc_client_timeout", "rpc_max_conns_per_client", "rpc_rate", "rpc_max_burst",
-               "txn_max_req_len", "request_limits"},
+               "request_limits"},
     "dns_config": {"prefer_namespace"},  # Enterprise only
 }
 
@@ -161,7 +161,7 @@ DEFAULTS = {
     "log_level": "info",
     "ports": {"http": 8500, "dns": 8600, "server": 8300, "serf_lan": 8301, "serf_wan": 8302},
     "performance": {"raft_multiplier": 5},
-    "limits": {"kv_max_value_size": 512 * 1024},
+    "limits": {"kv_max_value_size": 512 * 1024, "txn_max_req_len": 512 * 1024},
     "raft_snapshot_threshold": 16384,
     "raft_trailing_logs": 10240,
     "node_meta": {},
@@ -262,6 +262,7 @@ class AgentConfig:
     # gossip_lan overrides, in seconds for durations: {} keeps the defaults.
     gossip_lan: dict = attr.ib(factory=dict)
     fault_injection: bool = attr.ib(default=False)
+    txn_max_req_len: int = attr.ib(default=512 * 1024)
     node_meta: dict = attr.ib(factory=dict)
     enable_script_checks: bool = attr.ib(default=False)
     enable_local_script_checks: bool = attr.ib(default=False)
@@ -500,6 +501,8 @@ def _finish(merged, dev, hostname, origin):
     value_size = merged["limits"]["kv_max_value_size"]
     if value_size < 1:
         fail("limits.kv_max_value_size", "must be at least 1")
+    if merged["limits"]["txn_max_req_len"] < 1:
+        fail("limits.txn_max_req_len", "must be at least 1")
     for key in ("raft_snapshot_threshold", "raft_trailing_logs", "check_output_max_size"):
         if merged[key] < 1:
             fail(key, "must be at least 1")
@@ -562,6 +565,7 @@ def _finish(merged, dev, hostname, origin):
         skip_leave_on_interrupt=merged["server"] if skip_leave is None else skip_leave,
         encrypt=merged.get("encrypt"),
         kv_max_value_size=value_size,
+        txn_max_req_len=merged["limits"]["txn_max_req_len"],
         raft_snapshot_threshold=merged["raft_snapshot_threshold"],
         raft_trailing_logs=merged["raft_trailing_logs"],
         node_meta=dict(merged["node_meta"]),

@@ -193,6 +193,7 @@ def build_agent(config, reactor, flag_values=None):
         agent=agent,
         clock=reactor,
         max_value_size=config.kv_max_value_size,
+        max_txn_size=config.txn_max_req_len,
         faults=faults if config.fault_injection else None,
         agent_cache=agent_cache,
         reload=reload,

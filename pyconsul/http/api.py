@@ -42,7 +42,7 @@ class HTTPApi:
     app.url_map.merge_slashes = False
 
     def __init__(self, rpc, agent=None, clock=None, max_value_size=None, faults=None, agent_cache=None,
-                 reload=None):
+                 reload=None, max_txn_size=None):
         self.rpc = rpc
         kwargs = {} if max_value_size is None else {"max_value_size": max_value_size}
         self.kv = KVEndpoint(rpc, **kwargs)
@@ -52,6 +52,8 @@ class HTTPApi:
         self.catalog = CatalogEndpoint(rpc, getattr(rpc, "datacenter", "dc1"), node_name, agent_cache)
         self.health = HealthEndpoint(rpc, node_name, agent_cache)
         self.sessions = SessionEndpoint(rpc, node_name)
+        if max_txn_size is not None:
+            kwargs["max_request"] = max_txn_size
         self.txn = TxnEndpoint(rpc, **kwargs)
         self.agent = AgentEndpoint(agent, clock) if agent is not None else None
         self.local = None
