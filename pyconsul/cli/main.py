@@ -54,6 +54,7 @@ COMMANDS = {
                              "services_group"),
     "template": CommandEntry("pyconsul.cli.template", "Renders files from the KV store with confd's templates"),
     "version": CommandEntry("pyconsul.cli.version", "Prints the pyconsul version"),
+    "watch": CommandEntry("pyconsul.cli.watch", "Watches a view of the data and runs a handler when it changes"),
 }
 
 
