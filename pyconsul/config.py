@@ -32,6 +32,7 @@ STR_MAP = "an object of strings"
 DURATION = "a duration such as \"500ms\" or \"1m30s\""
 DURATION_OR_ZERO = "a duration such as \"5m\", or \"0s\""
 DURATION_MAP = "an object of durations such as \"30s\", or \"0s\""
+OBJECT_LIST = "a list of objects"
 
 # Service and check definitions: read by pyconsul.agent.definitions, not here.
 DEFINITION_KEYS = ("service", "services", "check", "checks")
@@ -97,6 +98,8 @@ KEYS = {
         "suspicion_mult": INT,
         "retransmit_mult": INT,
     },
+    # Consul's watches, each read by pyconsul.watch.spec.parse_agent_watch.
+    "watches": OBJECT_LIST,
 }
 
 # Keys Consul accepts that pyconsul does not act on (yet).
@@ -128,7 +131,7 @@ CONSUL_ONLY_KEYS = frozenset(
     syslog_facility telemetry tls tls_cipher_suites tls_min_version
     tls_prefer_server_cipher_suites translate_wan_addrs ui ui_config
     ui_content_path ui_dir unix_sockets verify_incoming verify_incoming_https
-    verify_incoming_rpc verify_outgoing verify_server_hostname watches xds
+    verify_incoming_rpc verify_outgoing verify_server_hostname xds
     """.split()
 )
 CONSUL_ONLY_SUBKEYS = {
@@ -278,6 +281,8 @@ class AgentConfig:
     # (node) CheckDefinitions (see pyconsul.agent.definitions).
     services: tuple = attr.ib(default=())
     checks: tuple = attr.ib(default=())
+    # The watches, as pyconsul.watch.spec.WatchSpec, in the order read.
+    watches: tuple = attr.ib(default=())
 
     @property
     def server_address(self):
@@ -364,6 +369,7 @@ def _check(source, values, schema, prefix, warnings):
             DURATION_OR_ZERO: _is_duration(value, allow_zero=True),
             DURATION_MAP: isinstance(value, dict)
             and all(_is_duration(v, allow_zero=True) for v in value.values()),
+            OBJECT_LIST: isinstance(value, list) and all(isinstance(v, dict) for v in value),
         }[expected]
         if not ok:
             raise ConfigError(
@@ -523,6 +529,7 @@ def _finish(merged, dev, hostname, origin):
             if recursor not in recursors:
                 recursors.append(recursor)
     dns = _dns_config(merged["dns_config"], fail)
+    watches = _watches(merged.get("watches", ()), merged["ports"]["http"], fail)
 
     data_dir = merged.get("data_dir")
     if dev:
@@ -577,6 +584,7 @@ def _finish(merged, dev, hostname, origin):
         alt_domain=alt_domain,
         recursors=tuple(recursors),
         dns=dns,
+        watches=watches,
         gossip_lan={
             key: duration.parse_duration(value) / duration.SECOND
             if KEYS["gossip_lan"][key] == DURATION
@@ -584,6 +592,24 @@ def _finish(merged, dev, hostname, origin):
             for key, value in merged.get("gossip_lan", {}).items()
         },
     )
+
+
+def _watches(entries, http_port, fail):
+    """The watches, checked as Consul's agent checks them."""
+    from pyconsul.watch.spec import WatchError, parse_agent_watch
+
+    watches = []
+    for entry in entries:
+        try:
+            watches.append(parse_agent_watch(json.loads(json.dumps(entry))))
+        except WatchError as e:
+            shown = json.dumps(entry)
+            shown = shown if len(shown) <= 100 else shown[:97] + "..."
+            fail("watches", "entry %s: %s" % (shown, e), entry)
+    if watches and http_port == -1:
+        fail("watches", "need the HTTP API, which watches talk to (watch plans require an HTTP or HTTPS "
+             "endpoint), but ports.http is -1")
+    return tuple(watches)
 
 
 def _seconds(text):

@@ -373,3 +373,83 @@ class DNSConfigTests(SynchronousTestCase):
             "it is ignored" % path
         ])
         self.assertTrue(config.dns.only_passing)
+
+
+class WatchesConfigTests(SynchronousTestCase):
+    """The watches key: a list of watches, checked as Consul's agent checks them."""
+
+    write = ConfigTests.write
+    error = ConfigTests.error
+
+    def test_no_watches_by_default(self):
+        config, _ = build({}, dev=True)
+        self.assertEqual(config.watches, ())
+
+    def test_watches_from_every_file_add_up_in_order(self):
+        from pyconsul.watch.spec import HTTPHandler, ScriptHandler
+
+        first = self.write("a.json", {"watches": [
+            {"type": "key", "key": "app/config", "args": ["/usr/local/bin/reload", "app"]},
+        ]})
+        second = self.write("b.json", {"watches": [
+            {"type": "service", "service": "web", "tag": ["v1"], "passingonly": True,
+             "handler_type": "http", "http_handler_config": {"path": "http://127.0.0.1:9000/web",
+                                                             "method": "PUT", "timeout": "5s"}},
+            {"type": "checks", "state": "critical", "handler": "logger critical"},
+        ]})
+        config, warnings = build({}, config_files=[first, second], dev=True)
+        self.assertEqual(warnings, [])
+        self.assertEqual([watch.query.type for watch in config.watches], ["key", "service", "checks"])
+        self.assertEqual(config.watches[0].query.path, "/v1/kv/app/config")
+        self.assertEqual(config.watches[0].handler, ScriptHandler(args=("/usr/local/bin/reload", "app")))
+        self.assertEqual(config.watches[1].query.params, (("tag", "v1"), ("passing", "1")))
+        self.assertEqual(config.watches[1].handler, HTTPHandler(path="http://127.0.0.1:9000/web", method="PUT",
+                                                                timeout=5.0))
+        self.assertEqual(config.watches[2].handler, ScriptHandler(script="logger critical"))
+
+    def test_it_is_no_longer_a_warning(self):
+        path = self.write("w.json", {"watches": []})
+        self.assertEqual(build({}, config_files=[path], dev=True)[1], [])
+
+    def test_a_bad_watch_names_the_file_the_entry_and_consuls_reason(self):
+        good = self.write("good.json", {"watches": [{"type": "nodes", "args": ["/bin/true"]}]})
+        bad = self.write("bad.json", {"watches": [{"type": "key", "args": ["/bin/true"]}]})
+        message = self.error({}, config_files=[good, bad], dev=True)
+        self.assertEqual(message, "%s: 'watches' entry {\"type\": \"key\", \"args\": [\"/bin/true\"]}: "
+                                  "Must specify a single key to watch" % bad)
+
+    def test_consuls_checks(self):
+        table = [
+            ({}, "Watch type must be specified"),
+            ({"type": "nodes"}, "Must define a watch handler"),
+            ({"type": "bogus", "args": ["x"]}, "Unsupported watch type: bogus"),
+            ({"type": "nodes", "handler_type": "exec", "args": ["x"]}, "Handler type 'exec' not recognized"),
+            ({"type": "nodes", "handler_type": "http"},
+             "Handler type 'http' requires 'http_handler_config' to be set"),
+            ({"type": "nodes", "handler_type": "http", "http_handler_config": {"method": "PUT"}},
+             "Failed to parse 'http_handler_config': Requires 'path' to be set"),
+            ({"type": "nodes", "args": ["x"], "handler": "y"}, "Only one watch handler allowed"),
+            ({"type": "service", "service": "web", "passingonly": "true", "args": ["x"]},
+             "Expecting passingonly to be a boolean"),
+            ({"type": "connect_roots", "args": ["x"]}, "Watch type connect_roots is not allowed in agent config"),
+            ({"type": "nodes", "args": ["x"], "key": "k"}, "Invalid parameters: [key]"),
+        ]
+        for entry, reason in table:
+            path = self.write("w.json", {"watches": [entry]})
+            message = self.error({}, config_files=[path], dev=True)
+            self.assertTrue(message.startswith(path + ": 'watches' entry "), message)
+            self.assertTrue(message.endswith(": " + reason), message)
+
+    def test_the_key_holds_a_list_of_objects(self):
+        for value in ({"type": "nodes"}, ["nodes"], "nodes"):
+            path = self.write("w.json", {"watches": value})
+            self.assertIn("'watches' must be a list of objects", self.error({}, config_files=[path], dev=True))
+
+    def test_watches_need_the_http_api(self):
+        path = self.write("w.json", {"watches": [{"type": "nodes", "args": ["x"]}], "ports": {"http": -1}})
+        message = self.error({}, config_files=[path], dev=True)
+        self.assertIn(path, message)
+        self.assertIn("watch plans require an HTTP or HTTPS endpoint", message)
+        # Without watches the HTTP API may be off.
+        path = self.write("n.json", {"watches": [], "ports": {"http": -1}})
+        self.assertEqual(build({}, config_files=[path], dev=True)[0].watches, ())
