@@ -41,7 +41,7 @@ def lock_delay(value):
 
 def session_json(session):
     checks = session.get("ServiceChecks")
-    return {
+    shown = {
         "ID": session["ID"],
         "Name": session.get("Name", ""),
         "Node": session["Node"],
@@ -51,9 +51,11 @@ def session_json(session):
         "NodeChecks": session.get("NodeChecks"),
         "ServiceChecks": None if checks is None else [
             {"ID": c.get("ID", ""), "Namespace": c.get("Namespace", "")} for c in checks],
-        "CreateIndex": session["CreateIndex"],
-        "ModifyIndex": session["ModifyIndex"],
     }
+    if session.get("Checks"):
+        shown["Checks"] = list(session["Checks"])
+    shown.update(CreateIndex=session["CreateIndex"], ModifyIndex=session["ModifyIndex"])
+    return shown
 
 
 def _suffix(call, prefix, missing):
@@ -75,10 +77,12 @@ class SessionEndpoint:
             given = decode_body(call, SESSION)
             if "LockDelay" in given:
                 given["LockDelay"] = lock_delay(given["LockDelay"])
-            # The deprecated Checks: node checks by another name.
-            legacy = given.pop("Checks", None)
-            if legacy and "NodeChecks" not in given:
-                given["NodeChecks"] = legacy
+            # The deprecated Checks come on top of the node checks, but an
+            # empty list given takes out the default serfHealth (Consul's
+            # fixupEmptySessionChecks).
+            if "Checks" in given and not given["Checks"]:
+                del given["Checks"]
+                given.setdefault("NodeChecks", [])
             session.update(given)
         args = call.write_args()
         args.update(Op="create", Session=session)

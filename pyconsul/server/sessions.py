@@ -135,6 +135,8 @@ class SessionEndpoints:
             "NodeChecks": session.get("NodeChecks"),
             "ServiceChecks": session.get("ServiceChecks"),
         }
+        if session.get("Checks"):
+            record["Checks"] = list(session["Checks"])
         while self.sessions.get(record["ID"]) is not None:
             record["ID"] = str(uuid.uuid4())
 

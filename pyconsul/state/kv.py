@@ -90,8 +90,11 @@ class KVTable:
     # -- changes -------------------------------------------------------------
 
     def set(self, index, key, value, flags):
+        """A plain write: it keeps the key's lock holder but, as Consul's
+        kvsSetTxn, writes the request's LockIndex, which is 0."""
         existing = self.entries.get(key)
-        if existing is not None and existing.value == value and existing.flags == flags:
+        if (existing is not None and existing.value == value and existing.flags == flags
+                and existing.lock_index == 0):
             return True  # Consul leaves an unchanged entry, and its index, alone
         self._store(
             DirEntry(
@@ -100,7 +103,7 @@ class KVTable:
                 flags=flags,
                 create_index=existing.create_index if existing else index,
                 modify_index=index,
-                lock_index=existing.lock_index if existing else 0,
+                lock_index=0,
                 session=existing.session if existing else None,
             )
         )

@@ -17,6 +17,7 @@ registry: ``("sessions",)`` (any session), ``("session", id)`` and
 from pyconsul.state.records import CRITICAL
 
 RELEASE, DELETE = "release", "delete"
+MAX_LOCK_DELAY = 60.0  # seconds: Consul's cap, whatever the session asks
 
 
 class SessionError(Exception):
@@ -31,6 +32,7 @@ def session_checks(session):
     """The IDs of the checks (node and service ones) a session is tied to."""
     checks = [check for check in session.get("NodeChecks") or ()]
     checks += [check["ID"] for check in session.get("ServiceChecks") or ()]
+    checks += [check for check in session.get("Checks") or () if check not in checks]  # the deprecated field
     return checks
 
 
@@ -160,7 +162,7 @@ class Sessions:
         if session is None:
             return True
         kv = self.store.kv
-        delay = session.get("LockDelay", 0) / 1e9
+        delay = min(session.get("LockDelay", 0) / 1e9, MAX_LOCK_DELAY)
         for key in kv.keys_locked_by(session_id):
             if session.get("Behavior") == DELETE:
                 kv.delete(index, key)
@@ -172,7 +174,18 @@ class Sessions:
 
     def revalidate(self, index, node):
         """End the node's sessions that its checks (or its absence) no
-        longer allow: called after every catalog write to the node."""
-        for session in self.store.sessions.on_node(node):
-            if problem_with(self.store.catalog, session) is not None:
-                self.destroy(index, session["ID"])
+        longer allow, and those of nodes that have gone (a node renamed
+        under its ID takes the old name away): after every catalog write."""
+        catalog = self.store.catalog
+        nodes = {node.lower()} | {name for name in self.store.sessions.by_node if name not in catalog.nodes}
+        for name in sorted(nodes):
+            for session in self.store.sessions.on_node(name):
+                if problem_with(catalog, session) is not None:
+                    self.destroy(index, session["ID"])
+
+    def all_views(self):
+        """Every view a blocking session read may watch (for a restore)."""
+        views = [("sessions",)]
+        for session in self.store.sessions.sessions.values():
+            views += [("session", session["ID"]), ("node-sessions", _node_key(session["Node"]))]
+        return views

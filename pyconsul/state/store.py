@@ -78,7 +78,7 @@ class FSM:
             "kv-set": kv.set,
             "kv-cas": kv.check_and_set,
             "kv-lock": self._kv_lock,
-            "kv-unlock": kv.unlock,
+            "kv-unlock": self._kv_unlock,
             "kv-delete": kv.delete,
             "kv-delete-cas": kv.delete_cas,
             "kv-delete-tree": kv.delete_tree,
@@ -94,6 +94,11 @@ class FSM:
         result = write(index, request)
         Sessions(self.store, self.store.lock_delays).revalidate(index, request["Node"])
         return result
+
+    def _kv_unlock(self, index, key, value, flags, session):
+        if not session:
+            raise SessionError("missing session")
+        return self.store.kv.unlock(index, key, value, flags, session)
 
     def _kv_lock(self, index, key, value, flags, session):
         if not session:
@@ -151,7 +156,7 @@ class FSM:
     def restore(self, records):
         """Replace every table with a snapshot's contents."""
         before = self.store.all_keys()
-        catalog_before = self.store.catalog.all_views()
+        catalog_before = self.store.catalog.all_views() + Sessions(self.store, None).all_views()
         self.store.reset()
         for record in records:
             if record[0] == "applied":
@@ -162,5 +167,5 @@ class FSM:
         # Anything may have changed: wake every blocking query.
         for key in before + self.store.all_keys():
             self.store.watches.changed(key)
-        for view in catalog_before + self.store.catalog.all_views():
+        for view in catalog_before + self.store.catalog.all_views() + Sessions(self.store, None).all_views():
             self.store.catalog_watches.changed(view)
