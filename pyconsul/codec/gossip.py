@@ -31,7 +31,8 @@ import msgpack
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from pyconsul.core.serf.messages import JoinIntent, LeaveIntent, SerfState
+from pyconsul.core.serf.config import USER_EVENT_SANE_LIMIT
+from pyconsul.core.serf.messages import JoinIntent, LeaveIntent, SerfState, UserEventMessage
 from pyconsul.core.swim.messages import (
     Ack,
     Alive,
@@ -165,6 +166,46 @@ def _ltime_pair(value: Any) -> tuple[str, int]:
     return (_name(value[0]), _uint64(value[1]))
 
 
+_event_name = _text(USER_EVENT_SANE_LIMIT)
+_event_payload = _blob(USER_EVENT_SANE_LIMIT)
+MAX_RECENT_EVENTS = 1 << 16  # slots of the event buffer, and events in one slot
+
+
+def _seen_event(value: Any) -> tuple[str, bytes]:
+    if type(value) is not tuple or len(value) != 2:
+        raise CodecError("expected a [name, payload] pair")
+    return (_event_name(value[0]), _event_payload(value[1]))
+
+
+_seen_events = _tuple_of(_seen_event, MAX_RECENT_EVENTS)
+
+
+def _event_slot(value: Any) -> tuple[int, tuple]:
+    if type(value) is not tuple or len(value) != 2:
+        raise CodecError("expected an [ltime, events] pair")
+    return (_uint64(value[0]), _seen_events(value[1]))
+
+
+_recent_events = _tuple_of(_event_slot, MAX_RECENT_EVENTS)
+
+
+_SERF_STATE = _record(
+    SerfState,
+    _uint64,
+    _tuple_of(_ltime_pair, MAX_PUSH_PULL_NODES),
+    _tuple_of(_name, MAX_PUSH_PULL_NODES),
+    _uint64,
+    _recent_events,
+)
+
+
+def _serf_state(value: Any) -> SerfState:
+    # Agents from before user events send the first three fields only.
+    if type(value) is tuple and len(value) == 3:
+        value = value + (0, ())
+    return _SERF_STATE(value)
+
+
 # ---------------------------------------------------------------------------
 # The message table.
 
@@ -195,12 +236,8 @@ _BUILDERS: dict[int, Callable[[Any], Any]] = {
     11: _record(Nack, _uint32),
     32: _record(LeaveIntent, _uint64, _name, _bool),
     33: _record(JoinIntent, _uint64, _name),
-    34: _record(
-        SerfState,
-        _uint64,
-        _tuple_of(_ltime_pair, MAX_PUSH_PULL_NODES),
-        _tuple_of(_name, MAX_PUSH_PULL_NODES),
-    ),
+    34: _serf_state,
+    35: _record(UserEventMessage, _uint64, _event_name, _event_payload, _bool),
 }
 
 _TYPE_CODES: dict[type, int] = {
@@ -215,6 +252,7 @@ _TYPE_CODES: dict[type, int] = {
     LeaveIntent: 32,
     JoinIntent: 33,
     SerfState: 34,
+    UserEventMessage: 35,
 }
 
 _packer = msgpack.Packer(use_bin_type=True)

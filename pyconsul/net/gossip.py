@@ -234,7 +234,8 @@ class GossipDriver:
         return defer.gatherResults([defer.maybeDeferred(p.stopListening) for p in ports])
 
     def subscribe(self, listener):
-        """Call ``listener(event)`` for every Serf member event."""
+        """Call ``listener(event)`` for every Serf event (member events,
+        ``serf_events.UserEvent``...)."""
         self._listeners.append(listener)
 
     # -- commands --------------------------------------------------------------
@@ -273,8 +274,13 @@ class GossipDriver:
     def _join_resolved(self, addresses):
         done = defer.Deferred()
         self._joins.append([list(addresses), 0, [], done])
-        self._run(self.node.join(addresses, self.clock.seconds()))
+        # As Consul's agents join: the user events from before are not replayed.
+        self._run(self.node.join(addresses, self.clock.seconds(), ignore_old=True))
         return done
+
+    def user_event(self, name, payload, coalesce=False):
+        """Gossip a user event; raises UserEventTooLarge with serf's wording."""
+        self._run(self.node.user_event(name, payload, self.clock.seconds(), coalesce=coalesce))
 
     def leave(self):
         """Leave gracefully; fires when the leave has gone out to the cluster."""

@@ -1,9 +1,10 @@
-"""Timers of the Serf layer (hashicorp/serf DefaultConfig, with Consul's
+"""Timers and limits of the Serf layer (hashicorp/serf DefaultConfig, with Consul's
 reconnect_timeout). Durations are in seconds."""
 
 import attrs
 
 HOUR = 3600.0
+USER_EVENT_SANE_LIMIT = 9 * 1024  # serf's hard ceiling on a user event, whatever the config says
 
 
 @attrs.frozen
@@ -16,3 +17,13 @@ class SerfConfig:
     leave_propagate_delay: float = 1.0  # then how long it lingers so the news can spread
     recent_intent_timeout: float = 5 * 60.0  # intents about members we do not know yet
     max_recent_intents: int = 4096
+    event_buffer: int = 512  # how many Lamport times of user events are remembered (de-duplication)
+    user_event_size_limit: int = 512  # name + payload, and the encoded message, in bytes
+
+    def __attrs_post_init__(self) -> None:
+        if self.user_event_size_limit > USER_EVENT_SANE_LIMIT:
+            raise ValueError(
+                f"user event size limit exceeds limit of {USER_EVENT_SANE_LIMIT} bytes"
+            )
+        if self.event_buffer < 1:
+            raise ValueError("the user event buffer needs at least one slot")

@@ -21,3 +21,12 @@ class MemberEvent(NamedTuple):
 
 class LeaveComplete(NamedTuple):
     """Our graceful leave is done: the agent may stop its listeners."""
+
+
+class UserEvent(NamedTuple):
+    """A user event this member has not seen before (each is reported once)."""
+
+    ltime: int
+    name: str
+    payload: bytes
+    coalesce: bool

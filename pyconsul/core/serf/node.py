@@ -18,6 +18,13 @@ only if it is really new (a higher incarnation, or a newer join intent).
 
 Failed members are tried again every ``reconnect_interval`` and forgotten
 after ``reconnect_timeout``; left ones after ``tombstone_timeout``.
+
+User events (``user_event``) are gossiped as broadcasts of their own, with
+a Lamport time from a separate event clock; each member reports an event
+once (``events.UserEvent``), however often it hears it. Push-pull carries
+the recent ones too, so a member cut off while an event spread still gets it
+when the network heals, if it is not older than the event buffer. A join
+may ask to ignore the events from before it (Consul's agents do).
 """
 
 import random
@@ -28,8 +35,9 @@ from pyconsul.core.serf import events
 from pyconsul.core.serf.clock import LamportClock
 from pyconsul.core.serf.config import SerfConfig
 from pyconsul.core.serf.member import Member, MemberStatus
-from pyconsul.core.serf.messages import JoinIntent, LeaveIntent, SerfState
+from pyconsul.core.serf.messages import JoinIntent, LeaveIntent, SerfState, UserEventMessage
 from pyconsul.core.serf.tags import decode_tags, encode_tags
+from pyconsul.core.serf.user_events import RecentEvents, check_encoded_size, check_size
 from pyconsul.core.swim import effects as swim_effects
 from pyconsul.core.swim.config import SwimConfig
 from pyconsul.core.swim.effects import Member as SwimMember
@@ -109,6 +117,7 @@ class SerfNode:
         self.config = config or SerfConfig()
         # Start at 1 so an intent stamped now beats a member's initial 0.
         self.clock = LamportClock(start=1)
+        self._ignore_old_from: set[Address] = set()  # joins that ignore earlier events
         self._rng = rng
         self._now = now
         self._swim = Membership(
@@ -131,6 +140,7 @@ class SerfNode:
         self._leave_phase: Optional[str] = None  # "intent", "core", "linger", "done"
         self._leave_timer: Optional[Timer] = None
         self.counters = self._swim.counters
+        self._events = RecentEvents(self.config.event_buffer, self.counters)
 
         me = _MemberState(self._swim.local_member, ALIVE)
         self._members[name] = me
@@ -178,13 +188,36 @@ class SerfNode:
     # ------------------------------------------------------------------
     # Commands.
 
-    def join(self, addresses: Iterable[Address], now: float) -> list:
+    def join(self, addresses: Iterable[Address], now: float, ignore_old: bool = False) -> list:
         """Push-pull with each address (one ``JoinResult`` each comes back);
-        after the first success we gossip a join intent."""
+        after the first success we gossip a join intent. With
+        ``ignore_old`` the user events the cluster had before are not
+        reported (serf's ``Join(addrs, ignoreOld)``)."""
         self._now = now
         self._join_pending = True
-        self._absorb(self._swim.join(list(addresses), now))
+        addresses = list(addresses)
+        if ignore_old:
+            self._ignore_old_from.update(addresses)
+        self._absorb(self._swim.join(addresses, now))
         return self._take()
+
+    def user_event(self, name: str, payload: bytes, now: float, coalesce: bool = False) -> list:
+        """Gossip a user event to the whole cluster; it is reported here too.
+
+        Raises ``UserEventTooLarge`` (serf's wording) when the name and
+        payload, or the encoded message, exceed ``user_event_size_limit``."""
+        self._now = now
+        limit = self.config.user_event_size_limit
+        check_size(name, payload, limit)
+        message = UserEventMessage(self._events.clock.time(), name, payload, coalesce)
+        check_encoded_size(encode_message(message), limit)
+        self._events.stamp()
+        self._on_user_event(message)
+        return self._take()
+
+    @property
+    def event_clock(self) -> LamportClock:
+        return self._events.clock
 
     def leave(self, now: float) -> list:
         """Leave gracefully: gossip a leave intent, then the core's leave
@@ -261,14 +294,14 @@ class SerfNode:
 
     def _absorb(self, produced: list) -> None:
         """Act on the core's events; pass its I/O effects on."""
-        for effect in produced:
+        for position, effect in enumerate(produced):
             kind = type(effect)
             if kind is swim_effects.MemberEvent:
                 self._on_core_event(effect)
             elif kind is swim_effects.UserMessage:
                 self._on_message(effect.message)
             elif kind is swim_effects.RemoteUserState:
-                self._merge_remote_state(effect.state)
+                self._merge_remote_state(effect.state, self._answers_join(produced, position))
             elif kind is swim_effects.BroadcastFinished:
                 if effect.token == _LEAVE_INTENT:
                     self._leave_step_two(self._now)
@@ -350,6 +383,34 @@ class SerfNode:
             self._on_join_intent(message, rebroadcast=True)
         elif type(message) is LeaveIntent:
             self._on_leave_intent(message, rebroadcast=True)
+        elif type(message) is UserEventMessage:
+            self._on_user_event(message)
+
+    # ------------------------------------------------------------------
+    # User events.
+
+    def _on_user_event(self, message: UserEventMessage) -> None:
+        """Report and pass on an event the first time we hear it."""
+        if self._events.accept(message):
+            self._report_user_event(message)
+            # No key: an event never supersedes another one in the queue.
+            self._swim.queue_broadcast(None, message, self._now)
+
+    def _report_user_event(self, message: UserEventMessage) -> None:
+        self._out.append(events.UserEvent(message.ltime, message.name, message.payload, message.coalesce))
+
+    def _answers_join(self, produced: list, position: int) -> bool:
+        """Whether the push-pull state at ``position`` answers one of our
+        joins that ignores old events: the core reports the state just
+        before that join's successful ``JoinResult``."""
+        if position + 1 >= len(produced):
+            return False
+        following = produced[position + 1]
+        return (
+            type(following) is swim_effects.JoinResult
+            and following.error is None
+            and following.addr in self._ignore_old_from
+        )
 
     def _on_join_intent(self, intent: JoinIntent, rebroadcast: bool) -> None:
         self.clock.witness(intent.ltime)
@@ -416,6 +477,7 @@ class SerfNode:
         self._swim.queue_broadcast(_intent_key(intent.node), intent, self._now)
 
     def _on_join_result(self, result: swim_effects.JoinResult) -> None:
+        self._ignore_old_from.discard(result.addr)
         if result.addr in self._reconnecting:
             self._reconnecting.discard(result.addr)
             self.counters["reconnects" if result.error is None else "failed_reconnects"] += 1
@@ -435,10 +497,12 @@ class SerfNode:
                 self.clock.time(),
                 tuple((m.name, m.status_ltime) for m in members),
                 tuple(m.name for m in members if m.status == LEFT),
+                self._events.clock.time(),
+                self._events.snapshot(),
             )
         )
 
-    def _merge_remote_state(self, payload: bytes) -> None:
+    def _merge_remote_state(self, payload: bytes, ignore_old_events: bool = False) -> None:
         try:
             state = decode_message(payload)
         except CodecError:
@@ -448,6 +512,8 @@ class SerfNode:
             self.counters["bad_remote_state"] += 1
             return
         self.clock.witness(state.ltime)
+        for message in self._events.merge(state.event_ltime, state.events, ignore_old_events):
+            self._report_user_event(message)  # not gossiped on: push-pull spreads them
         ltimes = dict(state.status_ltimes)
         left = set(state.left_members)
         for name in left:
