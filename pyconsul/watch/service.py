@@ -47,7 +47,7 @@ class AgentWatches:
             self.runners.append(runner)
             runner.start()
         if self.specs:
-            log.info("Started {count} watches", count=len(self.specs))
+            log.info("Watches started: {count}", count=len(self.specs))
 
     def stop(self):
         self.started = False
