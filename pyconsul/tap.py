@@ -21,6 +21,7 @@ from pyconsul import logs
 from pyconsul.agent.agent import Agent, build_tag
 from pyconsul.agent.cache import AgentCache
 from pyconsul.agent.checks import CheckDeps
+from pyconsul.agent.events import UserEvents, local_services
 from pyconsul.agent.localagent import LocalAgent
 from pyconsul.agent.router import RPCRouter, server_addresses
 from pyconsul.agent.shared import SharedReads
@@ -42,6 +43,7 @@ from pyconsul.net.raft_driver import RaftDriver
 from pyconsul.net.raft_transport import RaftTransport
 from pyconsul.net.rpc import RPCClientPool, RPCServerProtocol
 from pyconsul.server.endpoints import ServerEndpoints
+from pyconsul.server.event_fire import EventFireEndpoint
 from pyconsul.server.membership import ServerMembership
 from pyconsul.server.reconcile import CatalogReconciler
 from pyconsul.server.server import ConsulServer
@@ -168,6 +170,7 @@ def build_agent(config, reactor, flag_values=None):
             node_name=lambda node_id: _node_name(lan, node_id),
             datacenter=config.datacenter,
         )
+        endpoints.methods.update(EventFireEndpoint(lan).methods())
         mux = MuxFactory({RPC_CONSUL: lambda: RPCServerProtocol(endpoints.call), RPC_RAFT: transport.inbound})
         listeners.append(_listener("server RPC", reactor, config.bind_addr, config.ports.server, mux))
         membership = ServerMembership(config, server.driver, lan, reactor)
@@ -184,6 +187,8 @@ def build_agent(config, reactor, flag_values=None):
     )
     local_agent = LocalAgent(config, reactor, random.Random(), rpc, lan,
                              CheckDeps.for_reactor(reactor, random.Random(), config.check_output_max_size))
+    user_events = UserEvents(config.node_name, local_services(local_agent), rpc)
+    lan.subscribe(user_events.on_serf_event)
     reload = _reloader(flag_values, local_agent) if flag_values is not None else None
     agent = Agent(config, lan, server, shutdown=reactor.stop, rpc=rpc, clock=reactor, local=local_agent)
     agent_cache = AgentCache(rpc, reactor, random.Random())
@@ -197,6 +202,7 @@ def build_agent(config, reactor, flag_values=None):
         faults=faults if config.fault_injection else None,
         agent_cache=agent_cache,
         reload=reload,
+        events=user_events,
     )
     # The node's own services start once the servers and gossip run.
     extras.append(CallbackService(local_agent.start, local_agent.stop))

@@ -15,6 +15,7 @@ from pyconsul.server.errors import RPCError
 from pyconsul.http.agent import AgentEndpoint
 from pyconsul.http.agent_services import AgentServicesEndpoint
 from pyconsul.http.catalog import CatalogEndpoint, HealthEndpoint
+from pyconsul.http.events import EventEndpoint
 from pyconsul.http.kv import KVEndpoint
 from pyconsul.http.operator import OperatorEndpoint
 from pyconsul.http.sessions import SessionEndpoint
@@ -42,8 +43,9 @@ class HTTPApi:
     app.url_map.merge_slashes = False
 
     def __init__(self, rpc, agent=None, clock=None, max_value_size=None, faults=None, agent_cache=None,
-                 reload=None, max_txn_size=None):
+                 reload=None, max_txn_size=None, events=None):
         self.rpc = rpc
+        self.events = EventEndpoint(events, clock) if events is not None else None
         kwargs = {} if max_value_size is None else {"max_value_size": max_value_size}
         self.kv = KVEndpoint(rpc, **kwargs)
         self.status = StatusEndpoint(rpc)
@@ -307,6 +309,21 @@ class HTTPApi:
     @endpoint("PUT", tenancy=(NAMESPACE, PARTITION))
     def txn_route(self, call):
         return self.txn.handle(call)
+
+    @app.route("/v1/event/fire/", branch=True)
+    @endpoint("PUT")
+    def event_fire(self, call):
+        return self._events().fire(call, _suffix(call, "/v1/event/fire/"))
+
+    @app.route("/v1/event/list")
+    @endpoint("GET")
+    def event_list(self, call):
+        return self._events().list(call)
+
+    def _events(self):
+        if self.events is None:
+            raise RPCError("this API has no agent attached")
+        return self.events
 
     @app.route("/v1/debug/faults")
     def debug_faults(self, request):

@@ -7,6 +7,7 @@ from twisted.internet.task import Clock
 from pyconsul.agent.agent import Agent
 from pyconsul.agent.cache import AgentCache
 from pyconsul.agent.checks import CheckDeps
+from pyconsul.agent.events import UserEvents, local_services
 from pyconsul.agent.localagent import LocalAgent
 from pyconsul.agent.router import RPCRouter
 from pyconsul.config import build
@@ -15,6 +16,7 @@ from pyconsul.net.gossip import GossipDriver
 from pyconsul.http.api import HTTPApi
 from pyconsul.net.raft_driver import RaftDriver
 from pyconsul.server.endpoints import ServerEndpoints
+from pyconsul.server.event_fire import EventFireEndpoint
 from pyconsul.server.reconcile import CatalogReconciler
 from pyconsul.server.server import ConsulServer
 from pyconsul.state.store import FSM
@@ -58,6 +60,7 @@ class InMemoryServer:
                         tags={"role": "consul", "dc": datacenter, "build": "1.10.3:x", "vsn": "2",
                               "id": NODE_ID, "port": "8300", "raft_vsn": "3"})
         self.lan = GossipDriver(node, self.clock)
+        self.endpoints.methods.update(EventFireEndpoint(self.lan).methods())
         self.reconciler = CatalogReconciler(datacenter, self.server, self.lan, self.clock)
         self.reconciler.start()
         self.stopped = []
@@ -67,10 +70,14 @@ class InMemoryServer:
         if local_agent:
             self.local = LocalAgent(self.config, self.clock, self.rng, self.rpc, self.lan,
                                     CheckDeps(self.clock, self.rng))
+        self.events = UserEvents(self.config.node_name, local_services(self.local), self.rpc,
+                                 rng=random.Random(seed))
+        self.lan.subscribe(self.events.on_serf_event)
         self.agent = Agent(self.config, self.lan, self.server, shutdown=lambda: self.stopped.append(1),
                            local=self.local)
         self.cache = AgentCache(self.rpc, self.clock, self.rng)
-        self.http = HTTPApi(self.rpc, agent=self.agent, clock=self.clock, agent_cache=self.cache)
+        self.http = HTTPApi(self.rpc, agent=self.agent, clock=self.clock, agent_cache=self.cache,
+                            events=self.events)
         self.server.start()
         self.advance(0.1)
         if self.local is not None:
