@@ -41,6 +41,7 @@ COMMANDS = {
     "agent": CommandEntry("pyconsul.cli.agent", "Runs a pyconsul agent"),
     "catalog": CommandEntry("pyconsul.cli.catalog", "Lists the datacenters, nodes and services of the catalog",
                             "catalog_group"),
+    "event": CommandEntry("pyconsul.cli.event", "Fires a new user event"),
     "force-leave": CommandEntry("pyconsul.cli.forceleave", 'Moves a member of the cluster to the "left" state'),
     "join": CommandEntry("pyconsul.cli.join", "Tells the agent to join a cluster"),
     "keygen": CommandEntry("pyconsul.cli.keygen", "Generates a new gossip encryption key"),
