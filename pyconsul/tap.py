@@ -61,6 +61,7 @@ from pyconsul.state.store import FSM
 from pyconsul.storage.memory import MemoryLogStore, MemorySnapshotStore
 from pyconsul.storage.snapshots import FileSnapshotStore
 from pyconsul.storage.sqlite import StorageError, open_log_store
+from pyconsul.watch.service import AgentWatches, api_address
 
 log = Logger()
 
@@ -132,11 +133,11 @@ def makeService(options, reactor=None):
     return service
 
 
-def _reloader(flag_values, local_agent):
+def _reloader(flag_values, local_agent, watches):
     """SIGHUP and /v1/agent/reload: the flags and config files read again,
-    and what may change while the agent runs applied: the log level, and the
-    services and checks the files define (a bad file raises ConfigError, and
-    the agent goes on as it was)."""
+    and what may change while the agent runs applied: the log level, the
+    services and checks the files define, and the watches (a bad file raises
+    ConfigError, and the agent goes on as it was)."""
 
     def reload():
         config, warnings = agent_config.build_from_flags(flag_values)
@@ -144,8 +145,9 @@ def _reloader(flag_values, local_agent):
             log.warn("{warning}", warning=warning)
         logs.set_level(config.log_level)
         local_agent.reload(config)
-        return "log level %s, %d services and %d checks from the files" % (
-            config.log_level, len(config.services), len(config.checks))
+        watches.replace(config.watches)
+        return "log level %s, %d services, %d checks and %d watches from the files" % (
+            config.log_level, len(config.services), len(config.checks), len(config.watches))
 
     return reload
 
@@ -189,7 +191,9 @@ def build_agent(config, reactor, flag_values=None):
                              CheckDeps.for_reactor(reactor, random.Random(), config.check_output_max_size))
     user_events = UserEvents(config.node_name, local_services(local_agent), rpc)
     lan.subscribe(user_events.on_serf_event)
-    reload = _reloader(flag_values, local_agent) if flag_values is not None else None
+    # The watches read the agent's own HTTP API: started after it listens.
+    watches = AgentWatches(reactor, api_address(config), config.watches)
+    reload = _reloader(flag_values, local_agent, watches) if flag_values is not None else None
     agent = Agent(config, lan, server, shutdown=reactor.stop, rpc=rpc, clock=reactor, local=local_agent)
     agent_cache = AgentCache(rpc, reactor, random.Random())
     extras.append(CallbackService(lambda: None, agent_cache.stop))
@@ -212,6 +216,7 @@ def build_agent(config, reactor, flag_values=None):
             listeners.append(_listener("HTTP", reactor, address, config.ports.http, site))
     if config.ports.dns != -1:
         listeners.extend(_build_dns(config, reactor, rpc, agent_cache, extras))
+    extras.append(CallbackService(watches.start, watches.stop))  # last: stopped first
     service = AgentService(
         config,
         reactor,
