@@ -10,6 +10,7 @@ a body, too many operations or too large a value, a 413.
 
 from pyconsul.golang import base64 as go_base64
 from pyconsul.golang import gostruct as go
+from pyconsul.http import shapes
 from pyconsul.http.catalog import HEALTH_CHECK
 from pyconsul.http.response import dir_entry_json, error_body, json_body
 from pyconsul.state.txn import is_write
@@ -17,7 +18,7 @@ from pyconsul.state.txn import is_write
 STRING, UINT = go.String(), go.Uint()
 STRINGS, STRING_MAP = go.Slice(STRING), go.Map(STRING)
 KV_OP = go.Struct("KVTxnOp", "api.KVTxnOp", [
-    go.Field("Verb", go.String("api.KVOp")), go.Field("Key", STRING), go.Field("Value", STRING),
+    go.Field("Verb", go.String("api.KVOp")), go.Field("Key", STRING), go.Field("Value", go.String("[]uint8")),
     go.Field("Flags", UINT), go.Field("Index", UINT), go.Field("Session", STRING),
     go.Field("Namespace", STRING), go.Field("Partition", STRING),
 ], pointer=True)
@@ -58,16 +59,25 @@ class _Refused(Exception):
 
 
 def result_json(result):
+    """A result as Consul writes it: KV entries as the KV API, services as
+    /v1/catalog/node, nodes and checks as the catalog does."""
     if "KV" in result:
         return {"KV": dir_entry_json(result["KV"])}
-    return dict(result)
+    if "Service" in result:
+        return {"Service": shapes.node_service(result["Service"])}
+    if "Node" in result:
+        return {"Node": shapes.node(result["Node"])}
+    return {"Check": shapes.check(result["Check"])}
 
 
 class TxnEndpoint:
     def __init__(self, rpc, max_value_size=512 * 1024, max_request=DEFAULT_MAX_REQUEST):
         self.rpc = rpc
-        self.max_request = max_request
+        # A transaction may carry one value as large as a KV PUT may: the
+        # larger of the two limits bounds the body, as in Consul.
+        self.max_request = max(max_request, max_value_size)
         self.max_value_size = max_value_size
+        self.datacenter = getattr(rpc, "datacenter", "dc1")
 
     def handle(self, call):
         try:
@@ -102,7 +112,16 @@ class TxnEndpoint:
             if kv is not None and len(kv.get("Value") or b"") > self.max_value_size:
                 raise _Refused(413, 'Value for key "%s" is too large (%d > %d bytes)'
                                % (kv.get("Key", ""), len(kv["Value"]), self.max_value_size))
-        return [{kind: value for kind, value in op.items() if value is not None} for op in ops]
+        kept = []
+        for op in ops:
+            op = {kind: value for kind, value in op.items() if value is not None}
+            if not op:
+                continue  # an operation of no kind: Consul drops it
+            node = (op.get("Node") or {}).get("Node")
+            if node is not None and not node.get("Datacenter"):
+                node["Datacenter"] = call.params.get("dc") or self.datacenter
+            kept.append(op)
+        return kept
 
     @staticmethod
     def _status(call, reply):

@@ -39,11 +39,11 @@ def _problem(store, op):
             if problem:
                 return "Bad node ID: " + problem
     if "Service" in op and op["Service"].get("Verb") != "get":
-        if not (op["Service"].get("Service") or {}).get("Service"):
-            return "Must provide service name"
-    if "Check" in op and op["Check"].get("Verb") != "get":
-        if not (op["Check"].get("Check") or {}).get("CheckID"):
-            return "Missing check ID"
+        service = op["Service"].get("Service") or {}
+        if service.get("ID") and not service.get("Service"):
+            return "Must provide service name with ID"
+        if service.get("Address") in ("0.0.0.0", "::", "[::]"):
+            return "Invalid service address"
     return None
 
 

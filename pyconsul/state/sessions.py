@@ -75,6 +75,13 @@ class SessionTable:
         self._touch(index, record)
         return record
 
+    def copy(self):
+        other = SessionTable(self.watches)
+        other.sessions = dict(self.sessions)
+        other.by_node = {node: set(ids) for node, ids in self.by_node.items()}
+        other.index = self.index
+        return other
+
     # -- snapshots ---------------------------------------------------------------
 
     def snapshot_records(self):
@@ -135,6 +142,22 @@ class LockDelays:
             del self.expiry[key]
             return False
         return True
+
+
+def uuid_problem(text):
+    """Why the session table's UUID index cannot look ``text`` up (go-memdb's
+    UUIDFieldIndex), or None."""
+    if len(text) != 36:
+        return "UUID must be 36 characters"
+    if text.count("-") > 4:
+        return 'UUID should have maximum of 4 "-"; got %d' % text.count("-")
+    bare = text.replace("-", "")
+    if len(bare) % 2:
+        return "Input (without hyphens) must be even length"
+    for char in bare:
+        if char not in "0123456789abcdefABCDEF":
+            return "Invalid UUID: encoding/hex: invalid byte: U+%04X %r" % (ord(char), char)
+    return None
 
 
 class Sessions:

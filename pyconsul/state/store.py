@@ -101,10 +101,10 @@ class FSM:
         return self.store.kv.unlock(index, key, value, flags, session)
 
     def _kv_lock(self, index, key, value, flags, session):
-        if not session:
-            raise SessionError("missing session")
-        if self.store.sessions.get(session) is None:
-            raise SessionError('invalid session "%s"' % session)
+        try:
+            txn.check_session(self.store.sessions, session)
+        except txn.OpFailed as refused:
+            raise SessionError(str(refused))
         return self.store.kv.lock(index, key, value, flags, session)
 
     def apply(self, index, data):

@@ -1,10 +1,12 @@
 """Transactions: a list of KV and catalog operations applied as one.
 
-Every operation runs in order and sees what the ones before it did; each
-failure is noted with its position (Consul's ``TxnError``: ``OpIndex`` and
+Every operation runs in order and sees what the ones before it did (a
+catalog write that breaks a session ends it there and then); each failure
+is noted with its position (Consul's ``TxnError``: ``OpIndex`` and
 ``What``), and if there is any, nothing of the transaction stays: the KV
-table undoes its changes, and catalog operations ran on a copy of the
-catalog that is dropped. Operations look like Consul's ``api.TxnOp``:
+table undoes its changes, catalog and session writes ran on copies that
+are dropped, lock-delays are only started on success, and no blocking
+query is woken. Operations look like Consul's ``api.TxnOp``:
 ``{"KV": {"Verb", "Key", "Value", "Flags", "Index", "Session"}}``,
 ``{"Node": {"Verb", "Node": {...}}}``, ``{"Service": {"Verb", "Node",
 "Service": {...}}}``, ``{"Check": {"Verb", "Check": {...}}}``.
@@ -16,7 +18,8 @@ a log entry (``read``).
 import attr
 
 from pyconsul.state.catalog import CatalogError
-from pyconsul.state.sessions import Sessions
+from pyconsul.state.kv import DirEntry
+from pyconsul.state.sessions import Sessions, uuid_problem
 
 KV_WRITES = frozenset({"set", "delete", "delete-cas", "delete-tree", "cas", "lock", "unlock"})
 CATALOG_WRITES = frozenset({"set", "cas", "delete", "delete-cas"})
@@ -31,7 +34,7 @@ def is_write(op):
         return (op["KV"].get("Verb") or "") in KV_WRITES
     for kind in ("Node", "Service", "Check"):
         if kind in op:
-            return (op[kind].get("Verb") or "") in CATALOG_WRITES
+            return (op[kind].get("Verb") or "") != "get"  # Consul: anything but get writes
     return False
 
 
@@ -39,16 +42,35 @@ def uses_catalog(ops):
     return any(kind in op for op in ops for kind in ("Node", "Service", "Check"))
 
 
-class _Run:
-    """One transaction's operations against the store (or, for catalog
-    writes, against a copy of its catalog)."""
+class _View:
+    """The tables a transaction works on: the store's KV table (which can
+    undo), and the catalog and sessions themselves or copies of them."""
 
-    def __init__(self, store, catalog, index, sessions_exist):
-        self.store = store
+    def __init__(self, store, copy):
         self.kv = store.kv
-        self.catalog = catalog
+        self.catalog = store.catalog.copy() if copy else store.catalog
+        self.sessions = store.sessions.copy() if copy else store.sessions
+
+
+class _DeferredDelays:
+    """Lock-delays to start only if the transaction commits."""
+
+    def __init__(self):
+        self.started = []
+
+    def start(self, key, seconds):
+        self.started.append((key, seconds))
+
+
+class _Run:
+    """One transaction's operations against a view of the store."""
+
+    def __init__(self, view, index, delays=None):
+        self.view = view
+        self.kv = view.kv
+        self.catalog = view.catalog
         self.index = index
-        self.sessions_exist = sessions_exist
+        self.sessions = Sessions(view, delays or _DeferredDelays())
 
     def run(self, ops):
         results, errors = [], []
@@ -68,7 +90,7 @@ class _Run:
             return self.service_op(op["Service"])
         if "Check" in op:
             return self.check_op(op["Check"])
-        raise OpFailed("unknown operation: %s" % sorted(op))
+        raise OpFailed("no operation specified")
 
     # -- KV ----------------------------------------------------------------------
 
@@ -83,13 +105,12 @@ class _Run:
             if not kv.check_and_set(self.index, key, value, flags, index):
                 raise OpFailed('failed to set key "%s", index is stale' % key)
         elif verb == "lock":
-            if not session:
-                raise OpFailed("missing session")
-            if not self.sessions_exist(session):
-                raise OpFailed('invalid session "%s"' % session)
+            check_session(self.view.sessions, session)
             if not kv.lock(self.index, key, value, flags, session):
                 raise OpFailed('failed to lock key "%s", lock is already held' % key)
         elif verb == "unlock":
+            if not session:
+                raise OpFailed("missing session")
             if not kv.unlock(self.index, key, value, flags, session):
                 raise OpFailed('failed to unlock key "%s", lock isn\'t held, or is held by another session' % key)
         elif verb == "delete":
@@ -106,17 +127,21 @@ class _Run:
             entry = self._existing(key)
             return [{"KV": entry}]
         elif verb == "get-or-empty":
+            # Newer Consul's verb (1.14): a missing key answers the
+            # operation's own entry, with no value.
             entry = kv.entries.get(key)
-            return [] if entry is None else [{"KV": entry}]
+            if entry is None:
+                entry = kv_entry_of(op)
+            return [{"KV": entry}]
         elif verb == "get-tree":
             return [{"KV": entry} for entry in kv.list(key)[1]]
         elif verb == "check-index":
-            entry = self._existing(key)
+            entry = self._existing(key, "failed to check index, ")
             if entry.modify_index != index:
                 raise OpFailed('failed index check for key "%s", current modify index %d != %d'
                                % (key, entry.modify_index, index))
         elif verb == "check-session":
-            entry = self._existing(key)
+            entry = self._existing(key, "failed to check session, ")
             if (entry.session or "") != session:
                 raise OpFailed('failed session check for key "%s", current session "%s" != "%s"'
                                % (key, entry.session or "", session))
@@ -130,10 +155,10 @@ class _Run:
         # Writes and checks answer the entry without its value.
         return [] if entry is None else [{"KV": attr.evolve(entry, value=None)}]
 
-    def _existing(self, key):
+    def _existing(self, key, context=""):
         entry = self.kv.entries.get(key)
         if entry is None:
-            raise OpFailed('key "%s" doesn\'t exist' % key)
+            raise OpFailed('%skey "%s" doesn\'t exist' % (context, key))
         return entry
 
     # -- catalog ------------------------------------------------------------------
@@ -153,16 +178,17 @@ class _Run:
             request = {k: node[k] for k in ("ID", "Node", "Address", "Datacenter", "TaggedAddresses") if k in node}
             if "Meta" in node:
                 request["NodeMeta"] = node["Meta"]
-            self.catalog.register(self.index, request)
+            self._catalog_write(self.catalog.register, request)
             return [{"Node": self.catalog.node(name)}]
         if verb in ("delete", "delete-cas"):
-            self.catalog.deregister(self.index, {"Node": name})
+            self._catalog_write(self.catalog.deregister, {"Node": name})
             return []
         raise OpFailed('unknown Node verb "%s"' % verb)
 
     def service_op(self, op):
         verb, node_name, service = op.get("Verb") or "", op.get("Node") or "", op.get("Service") or {}
-        service_id = service.get("ID") or service.get("Service") or ""
+        # Writes name a service by its name when it has no ID; reads do not.
+        service_id = service.get("ID") or ("" if verb == "get" else service.get("Service") or "")
         existing = self._service(node_name, service_id)
         if verb == "get":
             if existing is None:
@@ -175,20 +201,28 @@ class _Run:
         if verb in ("set", "cas"):
             if self.catalog.node(node_name) is None:
                 raise OpFailed("Missing node registration")
-            self.catalog.register(self.index, {"Node": node_name, "SkipNodeUpdate": True,
-                                               "Service": dict(service, ID=service_id)})
+            # The request's own Weights, zero if it gave none (as Consul copies them).
+            record = dict(service, ID=service_id, Weights=service.get("Weights") or {"Passing": 0, "Warning": 0})
+            self._catalog_write(self.catalog.register, {"Node": node_name, "SkipNodeUpdate": True, "Service": record})
             return [{"Service": self._service(node_name, service_id)}]
         if verb in ("delete", "delete-cas"):
-            self.catalog.deregister(self.index, {"Node": node_name, "ServiceID": service_id})
+            self._catalog_write(self.catalog.deregister, {"Node": node_name, "ServiceID": service_id})
             return []
         raise OpFailed('unknown Service verb "%s"' % verb)
+
+    def _catalog_write(self, write, request):
+        """A catalog write, then the end of the sessions it broke: later
+        operations see them gone."""
+        write(self.index, request)
+        self.sessions.revalidate(self.index, request["Node"])
 
     def _service(self, node_name, service_id):
         return self.catalog.services.get((node_name.lower(), service_id.lower()))
 
     def check_op(self, op):
-        verb, check = op.get("Verb") or "", op.get("Check") or {}
-        node_name, check_id = check.get("Node") or "", check.get("CheckID") or ""
+        verb, check = op.get("Verb") or "", dict(op.get("Check") or {})
+        node_name = check.get("Node") or ""
+        check_id = check["CheckID"] = check.get("CheckID") or check.get("Name") or ""
         existing = self.catalog.checks.get((node_name.lower(), check_id.lower()))
         if verb == "get":
             if existing is None:
@@ -201,50 +235,55 @@ class _Run:
         if verb in ("set", "cas"):
             if self.catalog.node(node_name) is None:
                 raise OpFailed("Missing node registration")
-            self.catalog.register(self.index, {"Node": node_name, "SkipNodeUpdate": True, "Checks": [check]})
+            if check.get("ServiceID") and self._service(node_name, check["ServiceID"]) is None:
+                raise OpFailed("Missing service registration")
+            self._catalog_write(self.catalog.register, {"Node": node_name, "SkipNodeUpdate": True, "Checks": [check]})
             return [{"Check": self.catalog.checks.get((node_name.lower(), check_id.lower()))}]
         if verb in ("delete", "delete-cas"):
-            self.catalog.deregister(self.index, {"Node": node_name, "CheckID": check_id})
+            self._catalog_write(self.catalog.deregister, {"Node": node_name, "CheckID": check_id})
             return []
         raise OpFailed('unknown Check verb "%s"' % verb)
+
+
+def check_session(sessions, session):
+    """What Consul's kvsLockTxn asks of the session taking a lock."""
+    if not session:
+        raise OpFailed("missing session")
+    problem = uuid_problem(session)
+    if problem is not None:
+        raise OpFailed("failed session lookup: %s" % problem)
+    if sessions.get(session) is None:
+        raise OpFailed('invalid session "%s"' % session)
+
+
+def kv_entry_of(op):
+    return DirEntry(key=op.get("Key") or "", value=None, flags=op.get("Flags") or 0,
+                    session=op.get("Session") or None)
 
 
 def apply(store, lock_delays, index, ops):
     """Apply a transaction: ``{"Results": [...], "Errors": None}``, or
     ``{"Results": None, "Errors": [...]}`` with nothing changed."""
-    catalog = store.catalog.copy() if uses_catalog(ops) else store.catalog
+    view = _View(store, copy=uses_catalog(ops))
+    pending = (store.watches.pending(), store.catalog_watches.pending())
+    delays = _DeferredDelays()
     store.kv.begin()
-    run = _Run(store, catalog, index, lambda session: store.sessions.get(session) is not None)
-    results, errors = run.run(ops)
+    results, errors = _Run(view, index, delays).run(ops)
     if errors:
         store.kv.rollback()
+        store.watches.restore_pending(pending[0])
+        store.catalog_watches.restore_pending(pending[1])
         return {"Results": None, "Errors": errors}
     store.kv.commit()
-    if catalog is not store.catalog:
-        store.catalog = catalog
-        sessions = Sessions(store, lock_delays)
-        for node in sorted(_nodes_of(ops)):
-            sessions.revalidate(index, node)
+    store.catalog, store.sessions = view.catalog, view.sessions
+    for key, seconds in delays.started:
+        lock_delays.start(key, seconds)
     return {"Results": results, "Errors": None}
-
-
-def _nodes_of(ops):
-    """The nodes a transaction's catalog operations touch."""
-    nodes = set()
-    for op in ops:
-        if "Node" in op:
-            nodes.add((op["Node"].get("Node") or {}).get("Node") or "")
-        elif "Service" in op:
-            nodes.add(op["Service"].get("Node") or "")
-        elif "Check" in op:
-            nodes.add((op["Check"].get("Check") or {}).get("Node") or "")
-    return nodes - {""}
 
 
 def read(store, ops):
     """A read-only transaction, on this server's store as it is."""
-    run = _Run(store, store.catalog, 0, lambda session: store.sessions.get(session) is not None)
-    results, errors = run.run(ops)
+    results, errors = _Run(_View(store, copy=False), 0).run(ops)
     if errors:
         return {"Results": None, "Errors": errors}
     return {"Results": results, "Errors": None}

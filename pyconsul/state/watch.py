@@ -35,6 +35,13 @@ class WatchRegistry:
     def changed(self, key):
         self._changed.add(key)
 
+    def pending(self):
+        """What has changed since the last fire (to put back if undone)."""
+        return set(self._changed)
+
+    def restore_pending(self, changed):
+        self._changed = set(changed)
+
     def fire(self):
         changed, self._changed = self._changed, set()
         if not changed or not (self._by_key or self._by_prefix):

@@ -304,7 +304,9 @@ class KVLockTests(SessionTestCase):
 
     def test_bad_sessions(self):
         response, content = self.request("PUT", "/v1/kv/k?acquire=nope", b"x")
-        self.assertEqual((response.code, content), (500, b'invalid session "nope"'))
+        self.assertEqual((response.code, content), (500, b"failed session lookup: UUID must be 36 characters"))
+        response, content = self.request("PUT", "/v1/kv/k?acquire=00000000-0000-4000-8000-000000000000", b"x")
+        self.assertEqual((response.code, content), (500, b'invalid session "00000000-0000-4000-8000-000000000000"'))
         response, content = self.request("PUT", "/v1/kv/k?acquire=", b"x")
         self.assertEqual((response.code, content), (500, b"missing session"))
         self.assertIsNone(self.kv("k"))

@@ -355,7 +355,9 @@ class LockDelayTests(SingleServerTestCase):
 
 class KVLockTests(SingleServerTestCase):
     def test_unknown_and_missing_sessions_are_errors(self):
-        self.assertEqual(self.error("KVS.Apply", kv_args("lock", "k", "ghost")), 'invalid session "ghost"')
+        self.assertEqual(self.error("KVS.Apply", kv_args("lock", "k", "ghost")),
+                         "failed session lookup: UUID must be 36 characters")
+        self.assertEqual(self.error("KVS.Apply", kv_args("lock", "k", "00000000-0000-4000-8000-000000000000")), 'invalid session \"00000000-0000-4000-8000-000000000000\"')
         self.assertEqual(self.error("KVS.Apply", kv_args("lock", "k", "")), "missing session")
         self.assertIs(self.release("k", "ghost"), False)
 

@@ -255,11 +255,13 @@ class KVReadTests(TxnTestCase):
                                                           {"KV": entry("tree/2", b"y", 0, self.t2, self.t2)}])
         self.assertEqual(self.ok(kv("get-tree", "nothing/")), [])
 
-    def test_get_or_empty_is_no_verb_of_consul_1_10(self):
-        # get-or-empty came with Consul 1.14 (hashicorp/consul#14474); 1.10's
-        # txnKVS answers it as any unknown verb.
-        self.assertEqual(self.errors(kv("get-or-empty", "a")), [(0, 'unknown KV verb "get-or-empty"')])
-        self.assertEqual(self.errors(kv("get-or-empty", "missing")), [(0, 'unknown KV verb "get-or-empty"')])
+    def test_get_or_empty(self):
+        # get-or-empty came with Consul 1.14 (hashicorp/consul#14474), after
+        # the 1.10 this answers as; it is kept, as newer clients send it: a
+        # key's entry with its value, or the operation's own entry, empty.
+        [found] = self.ok(kv("get-or-empty", "a"))
+        self.assertEqual(found["KV"], self.entry("a"))
+        self.assertEqual(self.ok(kv("get-or-empty", "missing")), [{"KV": entry("missing")}])
 
     def test_check_index(self):
         self.assertEqual(self.ok(kv("check-index", "a", Index=self.a)), [{"KV": entry("a", None, 5, self.a, self.a)}])
