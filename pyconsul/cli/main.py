@@ -48,6 +48,7 @@ COMMANDS = {
     "kv": CommandEntry("pyconsul.cli.kv", "Reads and writes the key-value store", "kv_group"),
     "operator": CommandEntry("pyconsul.cli.operator", "Operator tools for the servers", "operator_group"),
     "leave": CommandEntry("pyconsul.cli.leave", "Makes the agent leave the cluster gracefully and stop"),
+    "lock": CommandEntry("pyconsul.cli.lock", "Runs a command while holding a lock or semaphore"),
     "maint": CommandEntry("pyconsul.cli.maint", "Puts the node or one of its services in maintenance mode"),
     "members": CommandEntry("pyconsul.cli.members", "Lists the members of the cluster"),
     "reload": CommandEntry("pyconsul.cli.reload", "Makes the agent re-read its configuration files"),
