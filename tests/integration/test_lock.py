@@ -26,12 +26,14 @@ import time
 from twisted.trial.unittest import SynchronousTestCase
 
 from tests.integration.agent import Agent, environment, pyconsul_cli, wait_for
+from tests.integration.cluster import Cluster
 
 # A child command: logs "start", waits until ``together`` children run at
 # once (or until ``total`` have started, for the last ones), holds for
-# ``hold`` seconds, logs "end". With a pid file it records its pid first.
+# ``hold`` seconds, logs "end" (also when SIGTERM ends it early). With a
+# pid file it records its pid first.
 CHILD = r'''
-import os, sys, time
+import os, signal, sys, time
 log, name, hold, together, total = sys.argv[1], sys.argv[2], float(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
 if len(sys.argv) > 6:
     with open(sys.argv[6], "w") as f:
@@ -46,6 +48,12 @@ def counts():
         kinds = [line.split()[0] for line in f if line.strip()]
     return kinds.count("start"), kinds.count("start") - kinds.count("end")
 
+def terminated(number, frame):
+    append("end")
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    os.kill(os.getpid(), signal.SIGTERM)
+
+signal.signal(signal.SIGTERM, terminated)
 append("start")
 deadline = time.monotonic() + 60
 while together > 1 and time.monotonic() < deadline:
@@ -88,7 +96,7 @@ class LockProcessTestCase(SynchronousTestCase):
     address = None
 
     def setUp(self):
-        self.agent = Agent(self, self.address, ["--dev"]).start().wait_until_leader()
+        self.agent = self.start_agent()
         self.dir = os.path.abspath(self.mktemp())
         os.makedirs(self.dir)
         self.child_script = os.path.join(self.dir, "child.py")
@@ -96,14 +104,17 @@ class LockProcessTestCase(SynchronousTestCase):
             f.write(CHILD)
         self.log = os.path.join(self.dir, "commands.log")
 
+    def start_agent(self):
+        return Agent(self, self.address, ["--dev"]).start().wait_until_leader()
+
     def child(self, name, hold, together=1, total=1, pid_file=None):
         argv = [sys.executable, self.child_script, self.log, name, str(hold), str(together), str(total)]
         return argv + ([pid_file] if pid_file else [])
 
-    def start_lock(self, *argv, name="lock"):
+    def start_lock(self, *argv, name="lock", agent=None):
         """A ``pyconsul lock`` process in the background; stopped in cleanup."""
         env = environment()
-        env["CONSUL_HTTP_ADDR"] = self.agent.http
+        env["CONSUL_HTTP_ADDR"] = (agent or self.agent).http
         out = open(os.path.join(self.dir, name + ".out"), "wb")
         process = subprocess.Popen([sys.executable, "-m", "pyconsul", "lock", *argv], env=env, cwd=self.dir,
                                    stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
@@ -248,7 +259,7 @@ class SignalTests(LockProcessTestCase):
         self.assertIn("Shutdown triggered, killing child\n", output)
         self.assertIn("Error running handler: signal: terminated\n", output)
         self.assertIn("Cleanup succeeded\n", output)
-        self.assertEqual([kind for kind, _, _, _ in read_log(self.log)], ["start"])
+        self.assertEqual([kind for kind, _, _, _ in read_log(self.log)], ["start", "end"])
         self.assertEqual(self.keys("jobs/service"), [])
         self.assertEqual(self.sessions(), [])
 
@@ -267,3 +278,45 @@ def _kill_quietly(pid):
         os.kill(pid, signal.SIGKILL)
     except ProcessLookupError:
         pass
+
+
+class LeaderFailureTests(LockProcessTestCase):
+    """Three servers (127.0.111.1-3); the contenders talk to the two followers."""
+
+    def start_agent(self):
+        self.cluster = Cluster(self, "127.0.111", 3).start()
+        return self.cluster.leader()
+
+    def test_a_leader_kill_never_lets_two_commands_run(self):
+        followers = self.cluster.followers()
+        first = self.start_lock("-shell=false", "jobs/ha", *self.child("first", 600), name="first",
+                                agent=followers[0])
+        wait_for(lambda: read_log(self.log), 60, what="the first command")
+        second = self.start_lock("-shell=false", "jobs/ha", *self.child("second", 600), name="second",
+                                 agent=followers[1])
+        wait_for(lambda: len(_api(followers[0], "/v1/session/list") or []) == 2, 30,
+                 what="the second contender's session")
+        self.agent.kill()
+        self.cluster.wait_for_new_leader(followers, self.agent)
+        # Whether the first holder rides the election out or loses its lock
+        # (and stops its command before releasing it), one command runs.
+        wait_for(lambda: running(read_log(self.log)) == 1, 60, what="one command running")
+        # The lock still changes hands through the new leader.
+        first.send_signal(signal.SIGTERM)
+        self.assertEqual(self.wait_exit(first, "first", timeout=60), 0, self.output("first"))
+        wait_for(lambda: "second" in intervals(read_log(self.log)), 60, what="the second command")
+        second.send_signal(signal.SIGTERM)
+        self.assertEqual(self.wait_exit(second, "second", timeout=60), 0, self.output("second"))
+        entries = read_log(self.log)
+        self.assertEqual(most_at_once(entries), 1, entries)
+        self.assertEqual(running(entries), 0, entries)
+
+
+def running(entries):
+    kinds = [kind for kind, _, _, _ in entries]
+    return kinds.count("start") - kinds.count("end")
+
+
+def _api(agent, path):
+    status, body = agent.request("GET", path)
+    return json.loads(body) if status == 200 else None
