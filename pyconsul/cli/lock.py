@@ -43,9 +43,10 @@ from pyconsul.cli.command import Command
 from pyconsul.cli.flags import BoolFlag, DurationFlag, IntFlag, StringFlag
 from pyconsul.cli.httpflags import CLIENT_FLAGS, SERVER_FLAGS, client_config
 from pyconsul.cli.lockapi import (SEMAPHORE_KEY, Lock, LockError, LockInUse, Options, Semaphore,
-                                  SemaphoreInUse, Signal, join_path)
+                                  SemaphoreInUse, Signal)
 from pyconsul.cli.lockrun import ThreadRunner
 from pyconsul.golang import duration, strconv
+from pyconsul.golang import path as gopath
 
 KILL_GRACE = 5.0  # seconds between the SIGTERM and the SIGKILL of a child
 MONITOR_RETRIES = 3
@@ -140,7 +141,7 @@ Usage: {prog} lock [options] PREFIX CHILD...
             options.wait_time = timeout / duration.SECOND
         try:
             if parsed.n == 1:
-                key = join_path(prefix, SEMAPHORE_KEY)
+                key = gopath.join(prefix, SEMAPHORE_KEY)
                 run.info("Setting up lock at path: %s" % key)
                 contender, in_use = Lock(key, options), LockInUse
             else:

@@ -46,6 +46,7 @@ from dataclasses import dataclass, field
 from pyconsul.cli.http import ApiError, RequestError, UnexpectedStatus
 from pyconsul.cli.kvapi import KVPair
 from pyconsul.golang import duration
+from pyconsul.golang import path as gopath
 from pyconsul.golang import json as go_json
 
 LOCK_FLAG = 0x2DDCCBC058A50C18
@@ -71,49 +72,49 @@ class LockError(ApiError):
     """A lock or semaphore operation failed; ``str()`` is the Go api's text."""
 
 
-class LockHeld(LockError):
+class _FixedLockError(LockError):
+    """A LockError whose text is always the Go api's same words."""
+
+    text = ""
+
     def __init__(self):
-        super().__init__("Lock already held")
+        super().__init__(self.text)
 
 
-class LockNotHeld(LockError):
-    def __init__(self):
-        super().__init__("Lock not held")
+class LockHeld(_FixedLockError):
+    text = "Lock already held"
 
 
-class LockInUse(LockError):
-    def __init__(self):
-        super().__init__("Lock in use")
+class LockNotHeld(_FixedLockError):
+    text = "Lock not held"
 
 
-class LockConflict(LockError):
-    def __init__(self):
-        super().__init__("Existing key does not match lock use")
+class LockInUse(_FixedLockError):
+    text = "Lock in use"
 
 
-class SemaphoreHeld(LockError):
-    def __init__(self):
-        super().__init__("Semaphore already held")
+class LockConflict(_FixedLockError):
+    text = "Existing key does not match lock use"
 
 
-class SemaphoreNotHeld(LockError):
-    def __init__(self):
-        super().__init__("Semaphore not held")
+class SemaphoreHeld(_FixedLockError):
+    text = "Semaphore already held"
 
 
-class SemaphoreInUse(LockError):
-    def __init__(self):
-        super().__init__("Semaphore in use")
+class SemaphoreNotHeld(_FixedLockError):
+    text = "Semaphore not held"
 
 
-class SemaphoreConflict(LockError):
-    def __init__(self):
-        super().__init__("Existing key does not match semaphore use")
+class SemaphoreInUse(_FixedLockError):
+    text = "Semaphore in use"
 
 
-class SessionExpired(LockError):
-    def __init__(self):
-        super().__init__("session expired")
+class SemaphoreConflict(_FixedLockError):
+    text = "Existing key does not match semaphore use"
+
+
+class SessionExpired(_FixedLockError):
+    text = "session expired"
 
 
 def is_retryable(error):
@@ -206,34 +207,6 @@ class Task:
 
 
 # --------------------------------------------------------------- go helpers
-
-
-def clean_path(path):
-    """Go's path.Clean."""
-    if path == "":
-        return "."
-    rooted = path.startswith("/")
-    parts = []
-    for part in path.split("/"):
-        if part in ("", "."):
-            continue
-        if part == "..":
-            if parts and parts[-1] != "..":
-                parts.pop()
-            elif not rooted:
-                parts.append("..")
-            continue
-        parts.append(part)
-    cleaned = "/".join(parts)
-    if rooted:
-        return "/" + cleaned
-    return cleaned or "."
-
-
-def join_path(*elements):
-    """Go's path.Join: the non-empty elements joined with '/', cleaned."""
-    given = [element for element in elements if element]
-    return clean_path("/".join(given)) if given else ""
 
 
 def wait_param(seconds):
@@ -601,10 +574,10 @@ class Semaphore(_Contender):
         super().__init__(options)
         self.prefix = prefix
         self.limit = limit
-        self.lock_key = join_path(prefix, SEMAPHORE_KEY)
+        self.lock_key = gopath.join(prefix, SEMAPHORE_KEY)
 
     def contender_entry(self, session):
-        return KVPair(key=join_path(self.prefix, session), value=self.options.value, session=session,
+        return KVPair(key=gopath.join(self.prefix, session), value=self.options.value, session=session,
                       flags=SEMAPHORE_FLAG)
 
     def find_lock(self, pairs):
@@ -747,7 +720,7 @@ class Semaphore(_Contender):
                     raise LockError("failed to update lock: %s" % error) from None
                 if written:
                     break
-            yield from kv_delete(join_path(self.prefix, session))
+            yield from kv_delete(gopath.join(self.prefix, session))
         finally:
             self._stop_renewing()
 

@@ -11,8 +11,7 @@ when not given) has passed.
 from twisted.internet import defer
 
 from pyconsul.agent.events import InvalidEvent, UserEvent, event_json, uuid_to_index
-from pyconsul.golang import duration, strconv
-from pyconsul.http.request import BadRequest, request_token
+from pyconsul.http.request import parse_wait, request_token
 from pyconsul.http.response import error_body, json_body
 from pyconsul.server.errors import RPCError
 
@@ -42,10 +41,10 @@ class EventEndpoint:
 
     @defer.inlineCallbacks
     def list(self, call):
-        min_index, wait = _parse_wait(call.params)
+        min_index, wait = parse_wait(call.params)
         name = call.params.get("name")
         if min_index:
-            wait = MAX_WAIT if wait <= 0 else min(wait, MAX_WAIT)
+            wait = MAX_WAIT if not wait or wait <= 0 else min(wait, MAX_WAIT)
             deadline = self.clock.seconds() + wait
         while True:
             events = [e for e in self.events.events() if not name or e.name == name]
@@ -62,20 +61,3 @@ class EventEndpoint:
 def _refused(failure):
     failure.trap(InvalidEvent)
     raise RPCError(str(failure.value))
-
-
-def _parse_wait(params):
-    """Consul's parseWait: ``?wait`` and ``?index``, nothing else."""
-    wait = 0.0
-    if params.get("wait"):
-        try:
-            wait = duration.parse_duration(params.get("wait")) / duration.SECOND
-        except duration.DurationError:
-            raise BadRequest("Invalid wait time")
-    min_index = 0
-    if params.get("index"):
-        try:
-            min_index = strconv.parse_uint(params.get("index"), base=10)
-        except strconv.NumError:
-            raise BadRequest("Invalid index")
-    return min_index, wait

@@ -161,8 +161,9 @@ def request_token(request, params):
     return params.get("token")
 
 
-def parse_query_options(request, params):
-    """The common read parameters, in the order Consul checks them."""
+def parse_wait(params):
+    """Consul's parseWait: ``(min_index, wait in seconds or None)`` from
+    ``?index`` and ``?wait``; a malformed one is a BadRequest."""
     wait = None
     if params.get("wait"):
         try:
@@ -175,6 +176,12 @@ def parse_query_options(request, params):
             min_index = strconv.parse_uint(params.get("index"), base=10)
         except strconv.NumError:
             raise BadRequest("Invalid index")
+    return min_index, wait
+
+
+def parse_query_options(request, params):
+    """The common read parameters, in the order Consul checks them."""
+    min_index, wait = parse_wait(params)
     stale, consistent = params.has("stale"), params.has("consistent")
     if stale and consistent:
         raise BadRequest("Cannot specify ?stale with ?consistent, conflicting semantics.")

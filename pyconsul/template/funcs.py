@@ -23,7 +23,8 @@ import attr
 from pyconsul.golang import base64 as go_base64
 from pyconsul.golang import json as go_json
 from pyconsul.golang import strconv
-from pyconsul.template import dns, gopath
+from pyconsul.golang import path as gopath
+from pyconsul.template import dns
 from pyconsul.template.errors import GoError
 from pyconsul.template.functable import FuncTable
 from pyconsul.template.gotime import GoTime, Location, local_zone, process_monotonic

@@ -13,7 +13,7 @@ resource with a ``prefix``: the template sees keys with the prefix removed.
 
 import base64
 
-from pyconsul.template import gopath
+from pyconsul.golang import path as gopath
 from pyconsul.template.errors import GoError
 from pyconsul.template.values import GoSlice, KVPair, from_bytes, go_sort_key
 

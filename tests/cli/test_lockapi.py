@@ -13,8 +13,8 @@ from twisted.trial.unittest import SynchronousTestCase
 from pyconsul.cli.http import RequestError, Response
 from pyconsul.cli.lockapi import (LOCK_FLAG, SEMAPHORE_FLAG, Call, Lock, LockConflict, LockError, LockHeld,
                                   LockInUse, LockNotHeld, Now, Options, Semaphore, SemaphoreConflict,
-                                  SemaphoreInUse, SemaphoreNotHeld, SessionExpired, Signal, Sleep, clean_path,
-                                  is_retryable, join_path, renew_periodic, session_create, wait_param)
+                                  SemaphoreInUse, SemaphoreNotHeld, SessionExpired, Signal, Sleep,
+                                  is_retryable, renew_periodic, session_create, wait_param)
 
 from tests.cli.lockagent import VirtualRunner
 
@@ -73,16 +73,6 @@ def overlapping(intervals, most):
 
 
 class GoHelperTests(SynchronousTestCase):
-    def test_path_join_is_gos(self):
-        self.assertEqual(join_path("service/web", ".lock"), "service/web/.lock")
-        self.assertEqual(join_path("", ".lock"), ".lock")
-        self.assertEqual(join_path("a//b/", ".lock"), "a/b/.lock")
-        self.assertEqual(join_path("a/../b", ".lock"), "b/.lock")
-        self.assertEqual(join_path("/a", ".lock"), "/a/.lock")
-        self.assertEqual(clean_path("../x/./y/.."), "../x")
-        self.assertEqual(clean_path("/../x"), "/x")
-        self.assertEqual(clean_path(""), ".")
-
     def test_wait_is_whole_milliseconds(self):
         self.assertEqual(wait_param(15.0), "15000ms")
         self.assertEqual(wait_param(2.9999), "2999ms")

@@ -9,14 +9,13 @@ command, ``notify`` after each), with Consul 1.10's state store
 
 import io
 
-from twisted.internet.task import Clock
-from twisted.trial.unittest import SynchronousTestCase
 
 from pyconsul.state import commands
 from pyconsul.state.catalog import CatalogError
 from pyconsul.state.sessions import SessionError
 from pyconsul.state.store import FSM
 from pyconsul.storage.snapshots import pack_records, unpack_records
+from tests.state.fsmcase import FSMTestCase
 
 # Session IDs are UUIDs: the session table is indexed by them.
 S1 = "11111111-1111-1111-1111-111111111111"
@@ -60,18 +59,7 @@ class Recorder:
             registry.watch_key(name, lambda name=name: self.woken.add(name))
 
 
-class SessionStoreTestCase(SynchronousTestCase):
-    def setUp(self):
-        self.clock = Clock()
-        self.fsm = FSM(clock=self.clock)
-        self.store = self.fsm.store
-        self.index = 0
-
-    def apply(self, data):
-        self.index += 1
-        result = self.fsm.apply(self.index, data)
-        self.fsm.notify()
-        return result
+class SessionStoreTestCase(FSMTestCase):
 
     def register(self, node="n1", checks=(serf(),), service=None, address="10.0.0.1", **extra):
         request = {"Node": node, "Address": address, **extra}

@@ -12,13 +12,11 @@ the list; any error aborts the whole transaction, so nothing of it is
 visible afterwards, not even to watchers.
 """
 
-from twisted.internet.task import Clock
-from twisted.trial.unittest import SynchronousTestCase
 
 from pyconsul.state import commands
 from pyconsul.state import txn as state_txn
 from pyconsul.state.kv import DirEntry
-from pyconsul.state.store import FSM
+from tests.state.fsmcase import FSMTestCase
 
 SECOND = 10 ** 9
 S1 = "11111111-1111-4111-8111-111111111111"
@@ -63,18 +61,7 @@ def entry(key, value=None, flags=0, create_index=0, modify_index=0, lock_index=0
                     lock_index=lock_index, session=session)
 
 
-class TxnTestCase(SynchronousTestCase):
-    def setUp(self):
-        self.clock = Clock()
-        self.fsm = FSM(clock=self.clock)
-        self.store = self.fsm.store
-        self.index = 0
-
-    def apply(self, data):
-        self.index += 1
-        result = self.fsm.apply(self.index, data)
-        self.fsm.notify()
-        return result
+class TxnTestCase(FSMTestCase):
 
     @property
     def next_index(self):

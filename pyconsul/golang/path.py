@@ -1,4 +1,4 @@
-"""Go's ``path`` package: slash-separated paths as confd uses them for keys.
+"""Go's ``path`` package: slash-separated paths (KV keys, lock prefixes).
 
 ``Clean``, ``Base``, ``Dir`` and ``Join`` give confd's ``base``/``dir``
 functions and its key handling; ``Match`` is the glob syntax of ``gets`` and
@@ -6,7 +6,7 @@ functions and its key handling; ``Match`` is the glob syntax of ``gets`` and
 a malformed pattern is an error even when nothing would have matched).
 """
 
-from pyconsul.template.errors import GoError
+from pyconsul.golang.errors import GoError
 
 
 class BadPattern(GoError):
