@@ -2,12 +2,14 @@
 
 An event fired on a client (over its HTTP API, and with ``pyconsul event``)
 goes to a server over RPC, is gossiped, and shows in ``/v1/event/list`` on
-every agent its filters select -- and only there.
+every agent its filters select -- and only there; py-consul's event calls
+work against them.
 """
 
 import json
 import urllib.request
 
+import consul
 from twisted.trial.unittest import SynchronousTestCase
 
 from tests.integration.agent import pyconsul_cli, wait_for
@@ -88,6 +90,19 @@ class EventTests(SynchronousTestCase):
     def _index(self, agent, query):
         with urllib.request.urlopen("http://%s/v1/event/list%s" % (agent.http, query), timeout=5) as response:
             return int(response.headers["X-Consul-Index"])
+
+    def test_py_consul_fires_lists_and_blocks(self):
+        a = consul.Consul(host=self.a.address, port=8500)
+        b = consul.Consul(host=self.b.address, port=8500)
+        fired = a.event.fire("py", "one", service="web")
+        self.assertTrue(fired)
+        wait_for(lambda: b.event.list(name="py")[1], 30, what="py-consul's event on client-b")
+        index, [seen] = b.event.list(name="py")
+        self.assertEqual(seen["Payload"], b"one")
+        a.event.fire("py", "two", service="web")
+        index, events = b.event.list(name="py", index=index, wait="30s")
+        self.assertEqual([e["Payload"] for e in events], [b"one", b"two"])
+        self.assertEqual(a.event.list(name="py")[1], [])  # client-a has no web service
 
     def test_an_event_too_large_is_refused_by_the_server(self):
         status, body = self.a.request("PUT", "/v1/event/fire/big", b"x" * 600)
