@@ -1,7 +1,9 @@
 """Real ``twistd -n pyconsul`` processes for integration tests.
 
 Each agent gets a loopback address of its own (Linux routes all of
-127.0.0.0/8 to lo), so every one can keep Consul's default ports. Waits poll
+127.0.0.0/8 to lo), so every one can keep Consul's default ports. The suite
+runs on two trial workers, so no two modules share an address: each takes
+third octets of its own (127.0.<module's>.<agent>). Waits poll
 with a deadline; every process is stopped by its own pid in the test's
 cleanup.
 """

@@ -50,7 +50,7 @@ class ThreeServerTests(SynchronousTestCase):
         cluster.wait_for_leader()
 
     def test_a_follower_far_behind_catches_up_from_a_snapshot(self):
-        cluster = Cluster(self, "127.0.14", 3, raft_snapshot_threshold=64, raft_trailing_logs=8).start()
+        cluster = Cluster(self, "127.0.24", 3, raft_snapshot_threshold=64, raft_trailing_logs=8).start()
         lagging = cluster.followers()[0]
         lagging.kill(signal.SIGKILL)
         leader = cluster.leader()
@@ -61,7 +61,7 @@ class ThreeServerTests(SynchronousTestCase):
         self.assertIn("received snapshot", lagging.log())
 
     def test_a_paused_leader_is_replaced_and_rejoins(self):
-        cluster = Cluster(self, "127.0.15", 3).start()
+        cluster = Cluster(self, "127.0.25", 3).start()
         leader = cluster.leader()
         leader.process.send_signal(signal.SIGSTOP)
         self.addCleanup(lambda: leader.process.poll() is None and leader.process.send_signal(signal.SIGCONT))
