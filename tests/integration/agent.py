@@ -3,16 +3,20 @@
 Each agent gets a loopback address of its own (Linux routes all of
 127.0.0.0/8 to lo), so every one can keep Consul's default ports. The suite
 runs on two trial workers, so no two modules share an address: each takes
-third octets of its own (127.0.<module's>.<agent>). Waits poll
+third octets of its own (127.0.<module's>.<agent>), and a test holds the /24
+of each agent it starts for its whole run (claim_network), since two tests of
+one module may otherwise run at once on the two workers. Waits poll
 with a deadline; every process is stopped by its own pid in the test's
 cleanup.
 """
 
+import fcntl
 import json
 import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -39,6 +43,38 @@ def wait_for(condition, timeout=30.0, interval=0.05, what="condition"):
         time.sleep(interval)
 
 
+CLAIM_TIMEOUT = 600.0  # the longest test of a module, and then some
+_claimed = set()  # (test id, /24) held by this worker
+
+
+def claim_network(testcase, address):
+    """Hold ``address``'s /24 until ``testcase`` ends, waiting while a test
+    on the other worker holds it. A lock on a file, so a worker that dies
+    lets go of it."""
+    network = address.rsplit(".", 1)[0]
+    key = (testcase.id(), network)
+    if key in _claimed:
+        return
+    lock = open(os.path.join(tempfile.gettempdir(), "pyconsul-tests-%s.lock" % network), "a")
+    deadline = time.monotonic() + CLAIM_TIMEOUT
+    while True:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            break
+        except BlockingIOError:
+            if time.monotonic() > deadline:
+                lock.close()
+                raise AssertionError("%s.0/24 stayed in use by another test for %.0f s" % (network, CLAIM_TIMEOUT))
+            time.sleep(0.1)
+    _claimed.add(key)
+
+    def release():
+        _claimed.discard(key)
+        lock.close()
+
+    testcase.addCleanup(release)  # added before the agents' own: released after they stop
+
+
 class Agent:
     """One agent process. ``args`` are the plugin's options after ``pyconsul``.
 
@@ -50,6 +86,7 @@ class Agent:
     """
 
     def __init__(self, testcase, address, args=(), workdir=None, via="twistd", sigint=signal.SIG_DFL):
+        claim_network(testcase, address)
         self.testcase = testcase
         self.address = address
         self.args = list(args)
