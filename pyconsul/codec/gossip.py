@@ -69,6 +69,7 @@ MAX_NAME_LENGTH = 512
 MAX_META_LENGTH = 512  # memberlist's MetaMaxSize
 MAX_USER_STATE_LENGTH = 16 * 1024 * 1024
 MAX_PUSH_PULL_NODES = 1_000_000
+MAX_ACK_PAYLOAD = UDP_BUFFER_SIZE  # memberlist's ackResp.Payload (Serf's coordinate: ~130 bytes)
 MAX_UINT32 = 2**32 - 1
 MAX_UINT64 = 2**64 - 1
 
@@ -199,6 +200,16 @@ _SERF_STATE = _record(
 )
 
 
+_ACK = _record(Ack, _uint32, _blob(MAX_ACK_PAYLOAD))
+
+
+def _ack(value: Any) -> Ack:
+    # An ack without a payload is written as [seq] (as before payloads).
+    if type(value) is tuple and len(value) == 1:
+        value = value + (b"",)
+    return _ACK(value)
+
+
 def _serf_state(value: Any) -> SerfState:
     # Agents from before user events send the first three fields only.
     if type(value) is tuple and len(value) == 3:
@@ -212,7 +223,7 @@ def _serf_state(value: Any) -> SerfState:
 _BUILDERS: dict[int, Callable[[Any], Any]] = {
     0: _record(Ping, _uint32, _text(MAX_NAME_LENGTH), _address, _name),
     1: _record(IndirectPing, _uint32, _name, _address, _bool, _address, _name),
-    2: _record(Ack, _uint32),
+    2: _ack,
     3: _record(Suspect, _uint32, _name, _name),
     4: _record(Alive, _uint32, _name, _address, _blob(MAX_META_LENGTH), _versions),
     5: _record(Dead, _uint32, _name, _name),
@@ -264,6 +275,8 @@ def encode_message(message: Any) -> bytes:
         code = _TYPE_CODES[type(message)]
     except KeyError:
         raise TypeError(f"no wire format for {type(message).__name__}") from None
+    if code == 2 and not message.payload:
+        message = (message.seq,)
     return bytes((code,)) + _packer.pack(message)
 
 

@@ -16,7 +16,9 @@ for, a fault being injected), so a minute of a 500-member cluster takes as
 long as the work in it, never a minute. Faults:
 
 - ``loss``: each datagram is dropped with this probability (seeded).
-- ``delay``: each datagram and stream message takes a uniform delay.
+- ``delay``: each datagram and stream message takes a uniform delay;
+  ``link_delay(sender, to)``, if given, decides the delay of each datagram
+  instead (a network of sites, for the coordinates).
 - ``partition(*groups)`` / ``heal()``: members in different groups cannot
   reach each other (datagrams vanish, streams time out).
 - ``kill(addr)``: the member stops for good (datagrams vanish, connections
@@ -96,10 +98,12 @@ class SimulatedNetwork:
         start: float = 0.0,
         wire: bool = False,
         keyring: Optional[Keyring] = None,
+        link_delay: Optional[Callable[[Address, Address], float]] = None,
     ):
         self.rng = random.Random(seed)
         self.loss = loss
         self.delay = delay
+        self.link_delay = link_delay
         self.now = start
         self.wire = wire
         self.keyring = keyring
@@ -342,7 +346,8 @@ class SimulatedNetwork:
                 payload = self.keyring.seal(payload)
         else:
             payload = packet.messages
-        self._push(self.now + self._latency(), _PACKET, (to, sender, payload))
+        latency = self.link_delay(sender, to) if self.link_delay is not None else self._latency()
+        self._push(self.now + latency, _PACKET, (to, sender, payload))
 
     def _frame(self, sender: Address, message: Any) -> Any:
         """Count a stream frame's bytes; in wire mode, send it through the codec."""

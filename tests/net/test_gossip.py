@@ -7,6 +7,7 @@ from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 
 from pyconsul.codec import gossip as codec
+from pyconsul.core.coordinate.payload import decode_payload
 from pyconsul.core.serf.member import MemberStatus
 from pyconsul.core.serf.node import SerfNode
 from pyconsul.core.swim.config import SwimConfig
@@ -61,7 +62,10 @@ class AdapterTests(SynchronousTestCase):
         )
         [(data, to)] = self.reactor.udp.sent
         self.assertEqual(to, ("127.0.0.9", 8301))
-        self.assertEqual(codec.decode_packet(data)[0], Ack(7))  # news may ride along
+        ack = codec.decode_packet(data)[0]  # news may ride along
+        self.assertEqual((type(ack), ack.seq), (Ack, 7))
+        # The ack carries the node's network coordinate (Serf's ping payload).
+        self.assertEqual(decode_payload(ack.payload), self.driver.node.coordinate)
 
     def test_malformed_datagrams_are_counted_and_logged_once(self):
         for garbage in (b"", b"\xff\x00", b"\x07\x09\x00", b"\x00" * 3000):

@@ -25,12 +25,23 @@ once (``events.UserEvent``), however often it hears it. Push-pull carries
 the recent ones too, so a member cut off while an event spread still gets it
 when the network heals, if it is not older than the event buffer. A join
 may ask to ignore the events from before it (Consul's agents do).
+
+Network coordinates (unless ``coordinates=False``, Serf's
+DisableCoordinates): every ack we send carries our coordinate, and every
+direct probe answered in time updates ours with the measured round trip
+time and caches the peer's (``coordinate``, ``cached_coordinate``). Each
+SerfNode has its own coordinate client, so the LAN and WAN pools keep
+coordinates of their own.
 """
 
 import random
 from typing import Any, Iterable, Mapping, Optional
 
 from pyconsul.codec.gossip import CodecError, decode_message, encode_message
+from pyconsul.core.coordinate.client import CoordinateClient, CoordinateError
+from pyconsul.core.coordinate.coordinate import DEFAULT_CONFIG as DEFAULT_COORDINATE_CONFIG
+from pyconsul.core.coordinate.coordinate import Coordinate, CoordinateConfig
+from pyconsul.core.coordinate.payload import PayloadError, decode_payload, encode_payload
 from pyconsul.core.serf import events
 from pyconsul.core.serf.clock import LamportClock
 from pyconsul.core.serf.config import SerfConfig
@@ -111,10 +122,25 @@ class SerfNode:
         config: Optional[SerfConfig] = None,
         swim_config: Optional[SwimConfig] = None,
         vsn: tuple = DEFAULT_VSN,
+        coordinates: bool = True,
+        coordinate_config: Optional[CoordinateConfig] = None,
+        coordinate_rng: Optional[random.Random] = None,
     ):
+        """``coordinate_rng`` (the random direction of Vivaldi's first
+        pushes) defaults to one seeded with the name, so that coordinates
+        leave ``rng``'s sequence, and the gossip it drives, as they were."""
         self.name = name
         self.addr = addr
         self.config = config or SerfConfig()
+        self._coordinates: Optional[CoordinateClient] = None
+        self._coordinate_cache: dict[str, Coordinate] = {}
+        self._encoded_coordinate: tuple = (None, b"")
+        if coordinates:
+            self._coordinates = CoordinateClient(
+                coordinate_config or DEFAULT_COORDINATE_CONFIG,
+                coordinate_rng if coordinate_rng is not None else random.Random(name),
+            )
+            self._coordinate_cache[name] = self._coordinates.coordinate
         # Start at 1 so an intent stamped now beats a member's initial 0.
         self.clock = LamportClock(start=1)
         self._ignore_old_from: set[Address] = set()  # joins that ignore earlier events
@@ -129,6 +155,7 @@ class SerfNode:
             meta=encode_tags(tags or {}),
             vsn=vsn,
             user_state=self._local_state,
+            ack_payload=self._ack_payload if coordinates else None,
         )
         self._members: dict[str, _MemberState] = {}
         self._recent_intents: dict[str, _Intent] = {}
@@ -285,6 +312,20 @@ class SerfNode:
         return self._members[self.name].snapshot()
 
     @property
+    def coordinate(self) -> Optional[Coordinate]:
+        """Our own network coordinate (None with coordinates disabled)."""
+        return self._coordinates.coordinate if self._coordinates is not None else None
+
+    def cached_coordinate(self, name: str) -> Optional[Coordinate]:
+        """The last coordinate a member sent us in an ack (ours for our own
+        name), or None: Serf's GetCachedCoordinate."""
+        return self._coordinate_cache.get(name)
+
+    @property
+    def coordinate_client(self) -> Optional[CoordinateClient]:
+        return self._coordinates
+
+    @property
     def membership(self) -> Membership:
         """The core underneath, for its counters and health score."""
         return self._swim
@@ -309,6 +350,8 @@ class SerfNode:
                 self._leave_step_three(self._now)
             elif kind is swim_effects.JoinResult:
                 self._on_join_result(effect)
+            elif kind is swim_effects.PingComplete:
+                self._on_ping_complete(effect)
             else:
                 self._out.append(effect)
 
@@ -374,6 +417,31 @@ class SerfNode:
         state.left_incarnation = max(incarnation, state.incarnation)
         state.gone_since = self._now
         self._emit(events.EventType.LEAVE, state)
+
+    # ------------------------------------------------------------------
+    # Network coordinates (Serf's ping delegate).
+
+    def _ack_payload(self) -> bytes:
+        coordinate = self._coordinates.coordinate
+        cached, encoded = self._encoded_coordinate
+        if cached is not coordinate:
+            encoded = encode_payload(coordinate)
+            self._encoded_coordinate = (coordinate, encoded)
+        return encoded
+
+    def _on_ping_complete(self, effect: swim_effects.PingComplete) -> None:
+        client = self._coordinates
+        if client is None:
+            return
+        try:
+            other = decode_payload(effect.payload)
+            client.update(effect.node, other, effect.rtt)
+        except (PayloadError, CoordinateError):
+            self.counters["coordinates_rejected"] += 1
+            return
+        self.counters["coordinate_updates"] += 1
+        self._coordinate_cache[effect.node] = other
+        self._coordinate_cache[self.name] = client.coordinate
 
     # ------------------------------------------------------------------
     # Intents.
@@ -593,6 +661,9 @@ class SerfNode:
             return
         del self._members[state.name]
         self._swim.forget(state.name)
+        if self._coordinates is not None:
+            self._coordinates.forget_node(state.name)
+            self._coordinate_cache.pop(state.name, None)
         self._emit(events.EventType.REAP, state)
 
     # ------------------------------------------------------------------

@@ -25,6 +25,9 @@ Events (for the layer above and for logs):
   as often as it will.
 - ``LeaveFinished``: our leave message has been sent to the cluster as often
   as it will be (or there was no one to tell).
+- ``PingComplete``: a direct probe was answered in time with a payload
+  (memberlist's ``NotifyPingComplete``): who, the round trip time in
+  seconds, and the payload of the ack.
 """
 
 from typing import Any, NamedTuple, Optional
@@ -95,3 +98,9 @@ class BroadcastFinished(NamedTuple):
 
 class LeaveFinished(NamedTuple):
     pass
+
+
+class PingComplete(NamedTuple):
+    node: str
+    rtt: float
+    payload: bytes

@@ -45,6 +45,10 @@ class IndirectPing(NamedTuple):
 
 class Ack(NamedTuple):
     seq: int
+    # What the acker's layer above attaches to an answer to its own ping
+    # (memberlist's ackResp.Payload; Serf puts its network coordinate here).
+    # Relayed acks and stream acks carry none.
+    payload: bytes = b""
 
 
 class Nack(NamedTuple):

@@ -92,10 +92,11 @@ class _Probe:
     """The probe in flight (there is at most one)."""
 
     __slots__ = (
-        "seq", "target", "incarnation", "expected_nacks", "nacks", "timers", "reached_by_stream"
+        "seq", "target", "incarnation", "expected_nacks", "nacks", "timers", "reached_by_stream",
+        "sent_at", "direct",
     )
 
-    def __init__(self, seq: int, target: NodeState):
+    def __init__(self, seq: int, target: NodeState, sent_at: float):
         self.seq = seq
         self.target = target
         self.incarnation = target.incarnation
@@ -103,6 +104,8 @@ class _Probe:
         self.nacks = 0
         self.timers: list[Timer] = []
         self.reached_by_stream = False
+        self.sent_at = sent_at
+        self.direct = True  # until the direct ping times out
 
 
 class _Relay:
@@ -141,13 +144,17 @@ class Membership:
         meta: bytes = b"",
         vsn: tuple = DEFAULT_VSN,
         user_state: Optional[Callable[[bool], bytes]] = None,
+        ack_payload: Optional[Callable[[], bytes]] = None,
     ):
-        """``user_state(join)`` supplies the layer above's part of a push-pull."""
+        """``user_state(join)`` supplies the layer above's part of a push-pull;
+        ``ack_payload()`` what it attaches to our acks (memberlist's ping
+        delegate): the prober gets it back in a ``PingComplete``."""
         self.name = name
         self.addr = addr
         self.config = config or SwimConfig.lan()
         self._rng = rng
         self._user_state = user_state
+        self._ack_payload = ack_payload
         self._now = now
 
         self._nodes: dict[str, NodeState] = {}
@@ -381,7 +388,7 @@ class Membership:
         if target is None:
             return
         self._seq = (self._seq + 1) & 0xFFFFFFFF
-        probe = _Probe(self._seq, target)
+        probe = _Probe(self._seq, target, now)
         self._probe = probe
         self._ack_handlers[probe.seq] = probe
         self.counters["probes"] += 1
@@ -441,6 +448,7 @@ class Membership:
     def _on_direct_timeout(self, now: float, probe: _Probe) -> None:
         if self._probe is not probe:
             return
+        probe.direct = False
         target = probe.target
         me = self._me
         relays = self._random_nodes(
@@ -513,7 +521,8 @@ class Membership:
     def _on_ping(self, sender: Address, ping: Ping) -> None:
         if ping.target and ping.target != self.name:
             return  # meant for whoever had this address before us
-        self._send(ping.source_addr, Ack(ping.seq))
+        payload = self._ack_payload() if self._ack_payload is not None else b""
+        self._send(ping.source_addr, Ack(ping.seq, payload))
 
     def _on_indirect_ping(self, sender: Address, request: IndirectPing) -> None:
         self._seq = (self._seq + 1) & 0xFFFFFFFF
@@ -531,6 +540,12 @@ class Membership:
             return
         if isinstance(handler, _Probe):
             if handler is self._probe:
+                if handler.direct and ack.payload:
+                    # Answered within the probe timeout, so the round trip
+                    # is a fair sample (memberlist's NotifyPingComplete).
+                    self._effects.append(
+                        effects.PingComplete(handler.target.name, self._now - handler.sent_at, ack.payload)
+                    )
                 self._probe_succeeded(handler)
         else:
             handler.timer.cancel()
