@@ -100,6 +100,10 @@ KEYS = {
     },
     # Consul's watches, each read by pyconsul.watch.spec.parse_agent_watch.
     "watches": OBJECT_LIST,
+    # The web UI (pyconsul.ui); "ui" and "ui_content_path" are Consul's older names.
+    "ui_config": {"enabled": BOOL, "content_path": STR},
+    "ui": BOOL,
+    "ui_content_path": STR,
 }
 
 # Keys Consul accepts that pyconsul does not act on (yet).
@@ -129,8 +133,8 @@ CONSUL_ONLY_KEYS = frozenset(
     segments serf_lan serf_lan_allowed_cidrs serf_wan serf_wan_allowed_cidrs
     server_name session_ttl_min start_join_wan
     syslog_facility telemetry tls tls_cipher_suites tls_min_version
-    tls_prefer_server_cipher_suites translate_wan_addrs ui ui_config
-    ui_content_path ui_dir unix_sockets verify_incoming verify_incoming_https
+    tls_prefer_server_cipher_suites translate_wan_addrs
+    ui_dir unix_sockets verify_incoming verify_incoming_https
     verify_incoming_rpc verify_outgoing verify_server_hostname xds
     """.split()
 )
@@ -142,6 +146,8 @@ CONSUL_ONLY_SUBKEYS = {
                "rpc_client_timeout", "rpc_max_conns_per_client", "rpc_rate", "rpc_max_burst",
                "request_limits"},
     "dns_config": {"prefer_namespace"},  # Enterprise only
+    "ui_config": {"dir", "metrics_provider", "metrics_provider_files", "metrics_provider_options_json",
+                  "metrics_proxy", "dashboard_url_templates"},
 }
 
 LOG_LEVELS = ("trace", "debug", "info", "warn", "error")
@@ -201,6 +207,7 @@ DEV_DEFAULTS = {
     "bind_addr": "127.0.0.1",
     "log_level": "debug",
     "performance": {"raft_multiplier": 1},
+    "ui_config": {"enabled": True},
 }
 
 
@@ -283,6 +290,9 @@ class AgentConfig:
     checks: tuple = attr.ib(default=())
     # The watches, as pyconsul.watch.spec.WatchSpec, in the order read.
     watches: tuple = attr.ib(default=())
+    # The web UI: served on the HTTP port under ui_content_path ("/ui/").
+    ui_enabled: bool = attr.ib(default=False)
+    ui_content_path: str = attr.ib(default="/ui/")
 
     @property
     def server_address(self):
@@ -447,6 +457,7 @@ def build(flag_values, config_files=(), config_dirs=(), dev=False, hostname=None
         _merge(merged, {k: v for k, v in DEV_DEFAULTS.items() if isinstance(v, dict)})
     for source in sources:
         _merge(merged, source.values)
+    warnings.extend(_fold_ui_keys(merged))
 
     def origin(key, entry=None):
         return _origin(sources, key, entry)
@@ -466,6 +477,31 @@ def _fold_dns_keys(values):
     ttls = values.get("dns_config", {}).get("service_ttl")
     if ttls:
         values["dns_config"]["service_ttl"] = {name.lower(): ttl for name, ttl in ttls.items()}
+
+
+def _fold_ui_keys(merged):
+    """Consul's older top-level UI keys, used where ui_config does not say
+    (so they lose to a ui_config key in any source); with its warnings."""
+    ui_config = merged.setdefault("ui_config", {})
+    warnings = []
+    for old, new in (("ui", "enabled"), ("ui_content_path", "content_path")):
+        if old in merged:
+            warnings.append("The '%s' field is deprecated. Use the 'ui_config.%s' field instead." % (old, new))
+            ui_config.setdefault(new, merged.pop(old))
+    return warnings
+
+
+def _ui_content_path(text, fail):
+    """Consul's UIPathBuilder: one slash at each end ("ui" is "/ui/")."""
+    if text == "":
+        return "/ui/"
+    inner = text.strip("/")
+    if not inner:
+        fail("ui_config.content_path", "must name a path such as /ui/, not only slashes")
+    path = "/" + inner + "/"
+    if path.startswith("/v1/"):
+        fail("ui_config.content_path", "cannot be under /v1/, where the HTTP API is")
+    return path
 
 
 def _finish(merged, dev, hostname, origin):
@@ -530,6 +566,7 @@ def _finish(merged, dev, hostname, origin):
                 recursors.append(recursor)
     dns = _dns_config(merged["dns_config"], fail)
     watches = _watches(merged.get("watches", ()), merged["ports"]["http"], fail)
+    ui_content_path = _ui_content_path(merged["ui_config"].get("content_path", ""), fail)
 
     data_dir = merged.get("data_dir")
     if dev:
@@ -585,6 +622,8 @@ def _finish(merged, dev, hostname, origin):
         recursors=tuple(recursors),
         dns=dns,
         watches=watches,
+        ui_enabled=merged["ui_config"].get("enabled", False),
+        ui_content_path=ui_content_path,
         gossip_lan={
             key: duration.parse_duration(value) / duration.SECOND
             if KEYS["gossip_lan"][key] == DURATION
@@ -806,6 +845,9 @@ AGENT_FLAGS = (
               "the HTTP API can then run commands)."),
     AgentFlag("enable-local-script-checks", BOOL, "enable_local_script_checks",
               "Run script checks defined in configuration files only."),
+    AgentFlag("ui", BOOL, "ui_config.enabled", "Serve the web UI on the HTTP port (at /ui/)."),
+    AgentFlag("ui-content-path", STR, "ui_config.content_path",
+              "The path the web UI is served under (default: /ui/)."),
     AgentFlag("config-file", STR_LIST, None, "A JSON configuration file (repeatable)."),
     AgentFlag("config-dir", STR_LIST, None, "A directory of JSON configuration files (repeatable)."),
     AgentFlag(

@@ -61,6 +61,7 @@ from pyconsul.state.store import FSM
 from pyconsul.storage.memory import MemoryLogStore, MemorySnapshotStore
 from pyconsul.storage.snapshots import FileSnapshotStore
 from pyconsul.storage.sqlite import StorageError, open_log_store
+from pyconsul.ui.resource import with_ui
 from pyconsul.watch.service import AgentWatches, api_address
 
 log = Logger()
@@ -211,7 +212,7 @@ def build_agent(config, reactor, flag_values=None):
     # The node's own services start once the servers and gossip run.
     extras.append(CallbackService(local_agent.start, local_agent.stop))
     if config.ports.http != -1:
-        site = APISite(api.resource())
+        site = APISite(with_ui(api.resource(), config))
         for address in config.client_addrs:
             listeners.append(_listener("HTTP", reactor, address, config.ports.http, site))
     if config.ports.dns != -1:

@@ -79,11 +79,11 @@ class ConfigTests(SynchronousTestCase):
         self.assertIn("'ports.htp'", self.error({}, config_files=[path]))
 
     def test_consul_keys_not_implemented_warn(self):
-        path = self.write("c.json", {"ui_config": {"enabled": True}, "ports": {"grpc": 8502},
+        path = self.write("c.json", {"telemetry": {"disable_hostname": True}, "ports": {"grpc": 8502},
                                      "data_dir": self.data_dir()})
         _, warnings = build({}, config_files=[path])
         self.assertEqual(len(warnings), 2)
-        self.assertIn("'ui_config'", warnings[0])
+        self.assertIn("'telemetry'", warnings[0])
         self.assertIn("'ports.grpc'", warnings[1])
 
     def test_wrong_type(self):
