@@ -12,6 +12,7 @@ from twisted.internet.task import deferLater
 
 from pyconsul.server.blocking import blocking_query, query_timeout_bound
 from pyconsul.server.catalog import CatalogEndpoints
+from pyconsul.server.queries import PreparedQueryEndpoints
 from pyconsul.server.errors import BadRequest, NoClusterLeader, RPCError, RPCNotSent, RPCUnavailable
 from pyconsul.server.sessions import SessionEndpoints, SessionTimers
 from pyconsul.server.txn import TxnEndpoints
@@ -37,6 +38,7 @@ WRITES = frozenset(
         "Txn.Apply",
         "Catalog.Register",
         "Catalog.Deregister",
+        "PreparedQuery.Apply",
         "Operator.RaftRemovePeerByID",
         "Operator.RaftRemovePeerByAddress",
     }
@@ -86,6 +88,7 @@ class ServerEndpoints:
         self.session_timers = SessionTimers(server, clock)
         self.methods.update(SessionEndpoints(self, self.session_timers).methods())
         self.methods.update(TxnEndpoints(self).methods())
+        self.methods.update(PreparedQueryEndpoints(self).methods())
 
     def call(self, method, args):
         handler = self.methods.get(method)

@@ -75,3 +75,13 @@ def session_destroy(session_id):
 
 def txn(ops):
     return encode("txn", ops)
+
+
+def prepared_query(request):
+    """A PreparedQueryRequest: ``{"Op": create|update|delete, "Query": {...}}``."""
+    return encode("prepared-query", request)
+
+
+def coordinate_batch_update(updates):
+    """Network coordinates from the leader's batch: [{"Node", "Segment", "Coord"}]."""
+    return encode("coordinate-batch-update", updates)

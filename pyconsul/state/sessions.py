@@ -193,6 +193,9 @@ class Sessions:
                 kv.release_lock(index, key)
             self.lock_delays.start(key, delay)
         table.remove(index, session_id)
+        queries = getattr(self.store, "queries", None)
+        if queries is not None:  # prepared queries tied to the session go with it
+            queries.delete_session(index, session_id)
         return True
 
     def revalidate(self, index, node):

@@ -4,9 +4,11 @@ import time
 
 from pyconsul.logs import Logger
 
-from pyconsul.state import commands, txn
+from pyconsul.state import commands, queries, txn
 from pyconsul.state.catalog import CatalogError, CatalogTable
+from pyconsul.state.coordinates import CoordinateTable
 from pyconsul.state.kv import KVTable
+from pyconsul.state.queries import QueryError, QueryTable
 from pyconsul.state.sessions import LockDelays, SessionError, Sessions, SessionTable
 from pyconsul.state.watch import WatchRegistry
 
@@ -33,10 +35,12 @@ class StateStore:
         self.kv = KVTable(self.watches)
         self.catalog = CatalogTable(self.catalog_watches)
         self.sessions = SessionTable(self.catalog_watches)
+        self.coordinates = CoordinateTable(self.catalog_watches)  # network coordinates
+        self.queries = QueryTable(self.catalog_watches)  # prepared queries
         self.last_applied = 0
 
     def tables(self):
-        return [self.kv, self.catalog, self.sessions]
+        return [self.kv, self.catalog, self.sessions, self.coordinates, self.queries]
 
     def all_keys(self):
         return list(self.kv.entries)
@@ -86,6 +90,9 @@ class FSM:
             "session-create": sessions.create,
             "session-destroy": sessions.destroy,
             "txn": lambda index, ops: txn.apply(store, store.lock_delays, index, ops),
+            "coordinate-batch-update": lambda index, updates: store.coordinates.batch_update(
+                index, updates, store.catalog),
+            "prepared-query": lambda index, request: queries.apply(store, index, request),
         }.get(name)
 
     def _catalog_write(self, write, index, request):
@@ -94,6 +101,11 @@ class FSM:
         result = write(index, request)
         Sessions(self.store, self.store.lock_delays).revalidate(index, request["Node"])
         return result
+
+    def _prune_coordinates(self, index):
+        """A node gone from the catalog takes its coordinates with it."""
+        if self.store.catalog.table_index["nodes"] == index:
+            self.store.coordinates.prune(index, self.store.catalog)
 
     def _kv_unlock(self, index, key, value, flags, session):
         if not session:
@@ -119,10 +131,12 @@ class FSM:
         tombstones_before = self.store.kv.tombstones_index
         try:
             result = handler(index, *args)
-        except (CatalogError, SessionError) as e:
+        except (CatalogError, SessionError, QueryError) as e:
             return e  # refused as a whole: the caller is told why
         except (TypeError, ValueError, KeyError, AttributeError) as e:
             return self._skip(index, e)
+        if name in ("catalog-register", "catalog-deregister", "txn"):
+            self._prune_coordinates(index)
         if self.store.kv.tombstones_index > tombstones_before and name != "tombstone-reap":
             self.on_tombstone(index)
         return result
@@ -156,7 +170,9 @@ class FSM:
     def restore(self, records):
         """Replace every table with a snapshot's contents."""
         before = self.store.all_keys()
-        catalog_before = self.store.catalog.all_views() + Sessions(self.store, None).all_views()
+        catalog_before = (self.store.catalog.all_views() + Sessions(self.store, None).all_views()
+                          + self.store.queries.all_views())
+        coordinate_views = self.store.coordinates.all_views()
         self.store.reset()
         for record in records:
             if record[0] == "applied":
@@ -164,8 +180,11 @@ class FSM:
             elif not any(table.restore_record(record) for table in self.store.tables()):
                 raise ValueError("unknown snapshot record %r" % (record[0],))
         self.store.catalog.restored()
+        for view in coordinate_views + self.store.coordinates.all_views():
+            self.store.catalog_watches.changed(view)
         # Anything may have changed: wake every blocking query.
         for key in before + self.store.all_keys():
             self.store.watches.changed(key)
-        for view in catalog_before + self.store.catalog.all_views() + Sessions(self.store, None).all_views():
+        after = self.store.catalog.all_views() + Sessions(self.store, None).all_views() + self.store.queries.all_views()
+        for view in catalog_before + after:
             self.store.catalog_watches.changed(view)

@@ -50,6 +50,7 @@ class _View:
         self.kv = store.kv
         self.catalog = store.catalog.copy() if copy else store.catalog
         self.sessions = store.sessions.copy() if copy else store.sessions
+        self.queries = store.queries.copy() if copy else store.queries
 
 
 class _DeferredDelays:
@@ -275,7 +276,7 @@ def apply(store, lock_delays, index, ops):
         store.catalog_watches.restore_pending(pending[1])
         return {"Results": None, "Errors": errors}
     store.kv.commit()
-    store.catalog, store.sessions = view.catalog, view.sessions
+    store.catalog, store.sessions, store.queries = view.catalog, view.sessions, view.queries
     for key, seconds in delays.started:
         lock_delays.start(key, seconds)
     return {"Results": results, "Errors": None}
