@@ -1,26 +1,30 @@
 """Real ``twistd -n pyconsul`` processes for integration tests.
 
 Each agent gets a loopback address of its own (Linux routes all of
-127.0.0.0/8 to lo), so every one can keep Consul's default ports. The suite
-runs on two trial workers, so no two modules share an address: each takes
-third octets of its own (127.0.<module's>.<agent>), and a test holds the /24
-of each agent it starts for its whole run (claim_network), since two tests of
-one module may otherwise run at once on the two workers. Waits poll
+127.0.0.0/8 to lo), so every one can keep Consul's default ports: each test
+module takes third octets of its own, ``f"{NET}.<module's>.<agent>"``. The
+suite runs on trial's workers, which may run two tests of one module at once:
+NET is ``127.<worker number>``, so no two workers share an address. Waits poll
 with a deadline; every process is stopped by its own pid in the test's
 cleanup.
 """
 
-import fcntl
 import json
 import os
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.error
 import urllib.request
 
+def _worker_number():
+    """trial -jN runs each worker in _trial_temp/<number>; plain trial is 0."""
+    here = os.path.basename(os.getcwd())
+    return int(here) if here.isdigit() else 0
+
+
+NET = "127.%d" % _worker_number()
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BIN = os.path.dirname(sys.executable)
 
@@ -43,38 +47,6 @@ def wait_for(condition, timeout=30.0, interval=0.05, what="condition"):
         time.sleep(interval)
 
 
-CLAIM_TIMEOUT = 600.0  # the longest test of a module, and then some
-_claimed = set()  # (test id, /24) held by this worker
-
-
-def claim_network(testcase, address):
-    """Hold ``address``'s /24 until ``testcase`` ends, waiting while a test
-    on the other worker holds it. A lock on a file, so a worker that dies
-    lets go of it."""
-    network = address.rsplit(".", 1)[0]
-    key = (testcase.id(), network)
-    if key in _claimed:
-        return
-    lock = open(os.path.join(tempfile.gettempdir(), "pyconsul-tests-%s.lock" % network), "a")
-    deadline = time.monotonic() + CLAIM_TIMEOUT
-    while True:
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            break
-        except BlockingIOError:
-            if time.monotonic() > deadline:
-                lock.close()
-                raise AssertionError("%s.0/24 stayed in use by another test for %.0f s" % (network, CLAIM_TIMEOUT))
-            time.sleep(0.1)
-    _claimed.add(key)
-
-    def release():
-        _claimed.discard(key)
-        lock.close()
-
-    testcase.addCleanup(release)  # added before the agents' own: released after they stop
-
-
 class Agent:
     """One agent process. ``args`` are the plugin's options after ``pyconsul``.
 
@@ -86,7 +58,6 @@ class Agent:
     """
 
     def __init__(self, testcase, address, args=(), workdir=None, via="twistd", sigint=signal.SIG_DFL):
-        claim_network(testcase, address)
         self.testcase = testcase
         self.address = address
         self.args = list(args)

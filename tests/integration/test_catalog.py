@@ -19,7 +19,7 @@ import threading
 import consul
 from twisted.trial.unittest import SynchronousTestCase
 
-from tests.integration.agent import Agent, wait_for
+from tests.integration.agent import NET, Agent, wait_for
 from tests.integration.cluster import FAST, Cluster
 from tests.vectors import load
 from tests.vectors.runner import run_vector
@@ -41,7 +41,7 @@ class RecordedVectorsTests(SynchronousTestCase):
         self.assertEqual(len(vectors), 44)
         failed = []
         for vector in vectors:
-            agent = Agent(self, "127.0.4.1", ["--dev", "--node", "s1"]).start()
+            agent = Agent(self, f"{NET}.4.1", ["--dev", "--node", "s1"]).start()
             wait_for(lambda: _has_own_node(agent), what="a dev agent with its node in the catalog")
             with tempfile.TemporaryDirectory() as directory:
                 for number, title, diffs in run_vector(vector, LiveAgent(agent.http), directory):
@@ -84,7 +84,7 @@ class StatusServer:
 
 class ClusterTests(SynchronousTestCase):
     def setUp(self):
-        self.cluster = Cluster(self, "127.0.41", 3, **{"check_update_interval": "0s"})
+        self.cluster = Cluster(self, f"{NET}.41", 3, **{"check_update_interval": "0s"})
         self.cluster.start()
         self.config = write_json(os.path.abspath(self.mktemp() + ".json"), FAST_AGENT)
 
@@ -101,9 +101,9 @@ class ClusterTests(SynchronousTestCase):
         return sorted(entry["Node"]["Node"] for entry in nodes)
 
     def test_register_watch_and_flip_with_py_consul(self):
-        client = self.client("127.0.41.10", "client1")
+        client = self.client(f"{NET}.41.10", "client1")
         wait_for(lambda: _answers(client) and self.passing(client, "consul"), what="the client agent")
-        status = StatusServer(self, "127.0.41.10")
+        status = StatusServer(self, f"{NET}.41.10")
         api = self.api(client)
         api.agent.service.register("web", service_id="web1", port=80, check=consul.Check.ttl("30s"))
         api.agent.check.register("web-http", check=consul.Check.http(status.url, "1s"), service_id="web1")
@@ -133,7 +133,7 @@ class ClusterTests(SynchronousTestCase):
 
     def test_a_killed_client_drops_out_and_comes_back(self):
         data_dir = os.path.abspath(self.mktemp())
-        client = self.client("127.0.41.11", "client2", data_dir=data_dir)
+        client = self.client(f"{NET}.41.11", "client2", data_dir=data_dir)
         wait_for(lambda: _answers(client), what="the client")
         self.api(client).agent.service.register("cache", port=6379)
         server = self.cluster.servers[0]
@@ -150,7 +150,7 @@ class ClusterTests(SynchronousTestCase):
         directory = os.path.abspath(self.mktemp())
         os.makedirs(directory)
         write_json(os.path.join(directory, "web.json"), {"service": {"name": "web", "tags": ["rails"], "port": 80}})
-        client = self.client("127.0.41.12", "client3", "--config-dir", directory)
+        client = self.client(f"{NET}.41.12", "client3", "--config-dir", directory)
         server = self.cluster.servers[0]
         wait_for(lambda: self.api(server).catalog.service("web")[1], what="web from the file")
         _, [entry] = self.api(server).catalog.service("web")
@@ -166,7 +166,7 @@ class ClusterTests(SynchronousTestCase):
         wait_for(lambda: not self.api(server).catalog.service("db")[1], what="the removed service")
 
     def test_servers_that_lose_their_data_get_the_catalog_back(self):
-        client = self.client("127.0.41.13", "client4")
+        client = self.client(f"{NET}.41.13", "client4")
         wait_for(lambda: _answers(client), what="the client")
         api = self.api(client)
         api.agent.service.register("api", port=9000, check=consul.Check.ttl("60s"))

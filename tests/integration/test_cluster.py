@@ -6,7 +6,7 @@ import signal
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from tests.integration.agent import Agent, pyconsul_cli, wait_for
+from tests.integration.agent import NET, Agent, pyconsul_cli, wait_for
 from tests.integration.cluster import Cluster
 
 
@@ -28,10 +28,10 @@ def read(agent, key, mode=""):
 
 class ThreeServerTests(SynchronousTestCase):
     def test_writes_through_followers_and_a_client_survive_the_leader(self):
-        cluster = Cluster(self, "127.0.10", 3).start()
+        cluster = Cluster(self, f"{NET}.10", 3).start()
         follower = cluster.followers()[0]
         self.assertEqual(put(follower, "via/follower", "1"), (200, b"true"))
-        client = cluster.client("127.0.10.9")
+        client = cluster.client(f"{NET}.10.9")
         wait_for(lambda: put(client, "via/client", "2") == (200, b"true"), what="a write through the client")
         for server in cluster.servers:
             self.assertEqual(read(server, "via/follower"), "1")  # default: from the leader
@@ -50,7 +50,7 @@ class ThreeServerTests(SynchronousTestCase):
         cluster.wait_for_leader()
 
     def test_a_follower_far_behind_catches_up_from_a_snapshot(self):
-        cluster = Cluster(self, "127.0.24", 3, raft_snapshot_threshold=64, raft_trailing_logs=8).start()
+        cluster = Cluster(self, f"{NET}.24", 3, raft_snapshot_threshold=64, raft_trailing_logs=8).start()
         lagging = cluster.followers()[0]
         lagging.kill(signal.SIGKILL)
         leader = cluster.leader()
@@ -61,7 +61,7 @@ class ThreeServerTests(SynchronousTestCase):
         self.assertIn("received snapshot", lagging.log())
 
     def test_a_paused_leader_is_replaced_and_rejoins(self):
-        cluster = Cluster(self, "127.0.25", 3).start()
+        cluster = Cluster(self, f"{NET}.25", 3).start()
         leader = cluster.leader()
         leader.process.send_signal(signal.SIGSTOP)
         self.addCleanup(lambda: leader.process.poll() is None and leader.process.send_signal(signal.SIGCONT))
@@ -73,7 +73,7 @@ class ThreeServerTests(SynchronousTestCase):
         cluster.wait_for_leader()
 
     def test_a_leader_cut_off_from_the_majority(self):
-        cluster = Cluster(self, "127.0.16", 3).start()
+        cluster = Cluster(self, f"{NET}.16", 3).start()
         leader = cluster.leader()
         majority = [s for s in cluster.servers if s is not leader]
         cluster.partition([leader], majority)
@@ -88,7 +88,7 @@ class ThreeServerTests(SynchronousTestCase):
         self.assertIsNone(read(majority[0], "minority/side"))
 
     def test_no_leader_means_a_clear_error(self):
-        cluster = Cluster(self, "127.0.17", 3).start()
+        cluster = Cluster(self, f"{NET}.17", 3).start()
         survivor = cluster.followers()[0]
         for server in cluster.servers:
             if server is not survivor:
@@ -100,7 +100,7 @@ class ThreeServerTests(SynchronousTestCase):
 
 class OperatorTests(SynchronousTestCase):
     def test_list_and_remove_peers(self):
-        cluster = Cluster(self, "127.0.20", 3).start()
+        cluster = Cluster(self, f"{NET}.20", 3).start()
         leader = cluster.leader()
         status, out, err = pyconsul_cli("operator", "raft", "list-peers", http=cluster.servers[0].http)
         self.assertEqual(status, 0, err)
@@ -126,7 +126,7 @@ class OperatorTests(SynchronousTestCase):
 
 class FiveServerTests(SynchronousTestCase):
     def test_two_failures_are_survived(self):
-        cluster = Cluster(self, "127.0.11", 5).start()
+        cluster = Cluster(self, f"{NET}.11", 5).start()
         leader = cluster.leader()
         leader.kill(signal.SIGKILL)
         cluster.followers()[0].kill(signal.SIGKILL)
@@ -138,15 +138,15 @@ class FiveServerTests(SynchronousTestCase):
 
 class MembershipChangeTests(SynchronousTestCase):
     def test_servers_join_and_leave_the_configuration(self):
-        cluster = Cluster(self, "127.0.12", 3).start()
-        extra = Agent(self, "127.0.12.4", [
+        cluster = Cluster(self, f"{NET}.12", 3).start()
+        extra = Agent(self, f"{NET}.12.4", [
             "--server", "--data-dir", os.path.abspath(self.mktemp()), "--node", "s4",
-            "--retry-join", "127.0.12.1", "--config-file", cluster.config_path]).start()
+            "--retry-join", f"{NET}.12.1", "--config-file", cluster.config_path]).start()
 
         def peers():
             return sorted(json.loads(cluster.servers[0].request("GET", "/v1/status/peers")[1]))
 
-        wait_for(lambda: "127.0.12.4:8300" in peers(), what="the new server in the configuration")
+        wait_for(lambda: f"{NET}.12.4:8300" in peers(), what="the new server in the configuration")
         wait_for(lambda: read(extra, "nothing", "stale") is None, what="the new server answering")
         wait_for(lambda: put(cluster.servers[0], "seen/by/new", "1") == (200, b"true"), what="a write")
         wait_for(lambda: read(extra, "seen/by/new", "stale") == "1", what="replication to the new server")

@@ -24,7 +24,7 @@ from twisted.names import dns
 from twisted.trial.unittest import SynchronousTestCase
 
 from tests.dns.messages import query
-from tests.integration.agent import Agent, wait_for
+from tests.integration.agent import NET, Agent, wait_for
 from tests.vectors.dns import run_all
 
 DIG = shutil.which("dig")
@@ -92,17 +92,17 @@ def dev_agent(testcase, address, *args):
 
 class RecordedVectorsTests(SynchronousTestCase):
     def test_every_recorded_answer_from_a_real_agent(self):
-        agent = dev_agent(self, "127.0.5.1")
-        failures = run_all("127.0.5.1:8600", agent.http, agent_ip="127.0.5.1")
+        agent = dev_agent(self, f"{NET}.5.1")
+        failures = run_all(f"{NET}.5.1:8600", agent.http, agent_ip=f"{NET}.5.1")
         self.assertEqual(failures, [])
         # Again: now answered from the prepared replies.
-        failures = run_all("127.0.5.1:8600", agent.http, agent_ip="127.0.5.1")
+        failures = run_all(f"{NET}.5.1:8600", agent.http, agent_ip=f"{NET}.5.1")
         self.assertEqual(failures, [])
 
 
 class HealthTests(SynchronousTestCase):
     def test_a_check_that_turns_critical_takes_the_instance_out_at_once(self):
-        agent = dev_agent(self, "127.0.5.2")
+        agent = dev_agent(self, f"{NET}.5.2")
         for number in (1, 2):
             register(agent, {"ID": "web-%d" % number, "Name": "web", "Port": 80, "Address": "10.5.0.%d" % number,
                              "Check": {"CheckID": "web-%d-ttl" % number, "TTL": "10m", "Status": "passing"}},
@@ -131,7 +131,7 @@ class TruncationTests(SynchronousTestCase):
         directory = os.path.abspath(self.mktemp())
         os.makedirs(directory)
         config = write_config(directory, {"dns_config": {"enable_truncate": True}})
-        agent = dev_agent(self, "127.0.5.3", "--config-file", config)
+        agent = dev_agent(self, f"{NET}.5.3", "--config-file", config)
         for number in range(1, 11):
             register(agent, {"Node": "many-%02d" % number, "Address": "10.6.0.%d" % number,
                              "Service": {"Service": "many", "Port": 7000}})
@@ -188,13 +188,13 @@ class TinyDNSServer:
 
 class RecursorTests(SynchronousTestCase):
     def test_names_outside_the_domain_go_to_the_recursor(self):
-        recursor = TinyDNSServer(self, "127.0.5.5")
+        recursor = TinyDNSServer(self, f"{NET}.5.5")
         directory = os.path.abspath(self.mktemp())
         os.makedirs(directory)
         # The first recursor never answers (nothing listens there); the
         # second is asked once it times out.
         config = write_config(directory, {"dns_config": {"recursor_timeout": "300ms"}})
-        agent = dev_agent(self, "127.0.5.4", "--config-file", config, "--recursor", "127.0.5.6:9",
+        agent = dev_agent(self, f"{NET}.5.4", "--config-file", config, "--recursor", f"{NET}.5.6:9",
                           "--recursor", recursor.address)
         answer = dig_at(agent, "example.test")
         self.assertEqual(answers_of(answer), [("example.test.", "A", "192.0.2.55")])
@@ -236,7 +236,7 @@ malformed_packets = st.one_of(
 
 
 class MalformedPacketTests(SynchronousTestCase):
-    address = "127.0.5.7"
+    address = f"{NET}.5.7"
 
     def setUp(self):
         self.agent = dev_agent(self, self.address)

@@ -1,4 +1,4 @@
-"""User events with real processes: a server and two clients on 127.0.19.x.
+"""User events with real processes: a server and two clients (NET.19.x).
 
 An event fired on a client (over its HTTP API, and with ``pyconsul event``)
 goes to a server over RPC, is gossiped, and shows in ``/v1/event/list`` on
@@ -12,7 +12,7 @@ import urllib.request
 import consul
 from twisted.trial.unittest import SynchronousTestCase
 
-from tests.integration.agent import pyconsul_cli, wait_for
+from tests.integration.agent import NET, pyconsul_cli, wait_for
 from tests.integration.cluster import Cluster
 
 WEB = {"Name": "web", "ID": "web-1", "Port": 8080, "Tags": ["canary"]}
@@ -30,10 +30,10 @@ def ids(agent, name):
 
 class EventTests(SynchronousTestCase):
     def setUp(self):
-        self.cluster = Cluster(self, "127.0.19", 1).start()
+        self.cluster = Cluster(self, f"{NET}.19", 1).start()
         self.server = self.cluster.servers[0]
-        self.a = self.cluster.client("127.0.19.11", "client-a")
-        self.b = self.cluster.client("127.0.19.12", "client-b")
+        self.a = self.cluster.client(f"{NET}.19.11", "client-a")
+        self.b = self.cluster.client(f"{NET}.19.12", "client-b")
         self.agents = [self.server, self.a, self.b]
         wait_for(lambda: all(self._members(agent) == 3 for agent in self.agents), 60, what="three members")
         status, body = self.b.request("PUT", "/v1/agent/service/register", json.dumps(WEB).encode())

@@ -9,7 +9,7 @@ import signal
 from twisted.trial.unittest import SynchronousTestCase
 
 from pyconsul.codec.gossip import new_key
-from tests.integration.agent import Agent, pyconsul_cli, wait_for
+from tests.integration.agent import NET, Agent, pyconsul_cli, wait_for
 
 # Fast failure detection so the test does not wait for LAN timings.
 FAST_GOSSIP = {
@@ -60,7 +60,7 @@ def statuses(agent):
 
 class MembershipTranscriptTests(SynchronousTestCase):
     def test_join_members_failure_and_leave(self):
-        one, two, three = start_agents(self, ["127.0.0.1", "127.0.0.2", "127.0.0.3"])
+        one, two, three = start_agents(self, [f"{NET}.0.1", f"{NET}.0.2", f"{NET}.0.3"])
         for agent in (two, three):
             status, out, err = pyconsul_cli("join", one.address, http=agent.http)
             self.assertEqual((status, out), (0, "Successfully joined cluster by contacting 1 nodes.\n"), err)
@@ -71,7 +71,7 @@ class MembershipTranscriptTests(SynchronousTestCase):
         header = out.splitlines()[0].split()
         self.assertEqual(header, ["Node", "Address", "Status", "Type", "Build", "Protocol", "DC"])
         rows = {line.split()[0]: line.split() for line in out.splitlines()[1:]}
-        self.assertEqual(rows["node1"][1:4], ["127.0.0.1:8301", "alive", "server"])
+        self.assertEqual(rows["node1"][1:4], [f"{NET}.0.1:8301", "alive", "server"])
         self.assertEqual(rows["node2"][3], "client")
         self.assertEqual(rows["node2"][6], "dc1")
 
@@ -87,7 +87,7 @@ class MembershipTranscriptTests(SynchronousTestCase):
         self.assertEqual(statuses(one)["node3"], "failed")
 
     def test_ctrl_c_on_a_client_is_a_leave(self):
-        one, two = start_agents(self, ["127.0.0.4", "127.0.0.5"])
+        one, two = start_agents(self, [f"{NET}.0.4", f"{NET}.0.5"])
         pyconsul_cli("join", one.address, http=two.http)
         wait_for(lambda: statuses(one).get("node2") == "alive", what="node2 alive")
         two.kill(signal.SIGINT)
@@ -99,8 +99,8 @@ class MembershipTranscriptTests(SynchronousTestCase):
     def test_signals_follow_each_modes_defaults(self):
         # Clients leave on SIGTERM; servers do not leave on Ctrl-C, so a
         # restart keeps their place (peers see them fail).
-        one, two, three = start_agents(self, ["127.0.0.11", "127.0.0.12", "127.0.0.13"])
-        server = Agent(self, "127.0.0.14", ["--server", "--data-dir", os.path.abspath(self.mktemp()),
+        one, two, three = start_agents(self, [f"{NET}.0.11", f"{NET}.0.12", f"{NET}.0.13"])
+        server = Agent(self, f"{NET}.0.14", ["--server", "--data-dir", os.path.abspath(self.mktemp()),
                                             "--node", "server2", "--config-file", config_file(self)])
         server.start()
         wait_for(lambda: _answers(server), what="the second server")
@@ -115,7 +115,7 @@ class MembershipTranscriptTests(SynchronousTestCase):
         wait_for(lambda: statuses(one).get("server2") == "failed", what="server2 failed", timeout=60)
 
     def test_a_failed_member_that_returns_is_alive_again(self):
-        one, two = start_agents(self, ["127.0.0.6", "127.0.0.7"])
+        one, two = start_agents(self, [f"{NET}.0.6", f"{NET}.0.7"])
         pyconsul_cli("join", one.address, http=two.http)
         wait_for(lambda: statuses(one).get("node2") == "alive", what="node2 alive")
         two.kill(signal.SIGKILL)
@@ -129,14 +129,14 @@ class MembershipTranscriptTests(SynchronousTestCase):
 class EncryptionTests(SynchronousTestCase):
     def test_a_member_with_another_key_cannot_join(self):
         key = new_key()
-        one, two = start_agents(self, ["127.0.0.8", "127.0.0.9"], encrypt=key)
+        one, two = start_agents(self, [f"{NET}.0.8", f"{NET}.0.9"], encrypt=key)
         status, _, err = pyconsul_cli("join", one.address, http=two.http)
         self.assertEqual(status, 0, err)
         wait_for(lambda: statuses(one).get("node2") == "alive", what="encrypted join")
 
         stranger = Agent(
             self,
-            "127.0.0.10",
+            f"{NET}.0.10",
             ["--data-dir", os.path.abspath(self.mktemp()), "--node", "stranger",
              "--config-file", config_file(self, encrypt=new_key())],
         ).start()

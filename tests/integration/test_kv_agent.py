@@ -7,15 +7,13 @@ import os
 import re
 import signal
 import sqlite3
-import subprocess
-import sys
 import tempfile
 import threading
 
 import consul
 from twisted.trial.unittest import SynchronousTestCase
 
-from tests.integration.agent import Agent, environment, pyconsul_cli, wait_for
+from tests.integration.agent import NET, Agent, pyconsul_cli, wait_for
 from tests.vectors import load
 from tests.vectors.runner import run_vector
 from tests.vectors.targets import LiveAgent
@@ -52,7 +50,7 @@ class RecordedVectorsTests(SynchronousTestCase):
         self.check(load("consul-http", "router.json") + quirks)
 
     def check(self, vectors):
-        agent = server(self, "127.0.2.1").start().wait_until_leader()
+        agent = server(self, f"{NET}.2.1").start().wait_until_leader()
         target = LiveAgent(agent.http)
         failed = []
         for vector in vectors:
@@ -65,7 +63,7 @@ class RecordedVectorsTests(SynchronousTestCase):
 
 class TranscriptTests(SynchronousTestCase):
     def test_the_users_session_word_for_word(self):
-        agent = server(self, "127.0.2.2").start().wait_until_leader()
+        agent = server(self, f"{NET}.2.2").start().wait_until_leader()
 
         def run(*argv):
             return pyconsul_cli(*argv, http=agent.http)
@@ -92,7 +90,7 @@ class TranscriptTests(SynchronousTestCase):
         )
 
     def test_an_agent_that_is_not_running(self):
-        status, out, err = pyconsul_cli("kv", "get", "foo", http="127.0.2.250:8500")
+        status, out, err = pyconsul_cli("kv", "get", "foo", http=f"{NET}.2.250:8500")
         self.assertEqual(status, 1)
         self.assertEqual(out, "")
         self.assertEqual(len(err.splitlines()), 1, err)
@@ -101,7 +99,7 @@ class TranscriptTests(SynchronousTestCase):
 
 class ClientLibraryTests(SynchronousTestCase):
     def test_py_consul(self):
-        agent = server(self, "127.0.2.3").start().wait_until_leader()
+        agent = server(self, f"{NET}.2.3").start().wait_until_leader()
         client = consul.Consul(host=agent.address, port=8500)
         self.assertTrue(client.kv.put("app/config", "v1", flags=3))
         index, entry = client.kv.get("app/config")
@@ -125,13 +123,13 @@ class ClientLibraryTests(SynchronousTestCase):
         self.assertEqual(keys, ["app/config", "app/other"])
         self.assertTrue(client.kv.delete("app/", recurse=True))
         self.assertEqual(client.kv.get("app/config")[1], None)
-        self.assertEqual(client.status.leader(), "127.0.2.3:8300")
+        self.assertEqual(client.status.leader(), f"{NET}.2.3:8300")
 
 
 class CrashTests(SynchronousTestCase):
     def test_every_acknowledged_write_survives_kill_9(self):
         data_dir = os.path.abspath(self.mktemp())
-        agent = server(self, "127.0.2.4", data_dir).start().wait_until_leader()
+        agent = server(self, f"{NET}.2.4", data_dir).start().wait_until_leader()
         acknowledged = {}
         stop = threading.Event()
 
@@ -157,7 +155,7 @@ class CrashTests(SynchronousTestCase):
         for thread in writers:
             thread.join(timeout=30)
 
-        again = server(self, "127.0.2.4", data_dir).start().wait_until_leader()
+        again = server(self, f"{NET}.2.4", data_dir).start().wait_until_leader()
         status, body = again.request("GET", "/v1/kv/crash/?recurse")
         self.assertEqual(status, 200)
         stored = {e["Key"]: e["Value"] for e in json.loads(body)}
@@ -173,7 +171,7 @@ class SnapshotRestartTests(SynchronousTestCase):
         with open(config, "w") as f:
             json.dump({"raft_snapshot_threshold": 100, "raft_trailing_logs": 10}, f)
         extra = ("--config-file", config)
-        agent = server(self, "127.0.2.5", data_dir, extra).start().wait_until_leader()
+        agent = server(self, f"{NET}.2.5", data_dir, extra).start().wait_until_leader()
         for n in range(350):
             status, _ = agent.request("PUT", "/v1/kv/snap/%04d" % n, b"v%d" % n)
             self.assertEqual(status, 200)
@@ -185,7 +183,7 @@ class SnapshotRestartTests(SynchronousTestCase):
             (first,) = db.execute("SELECT min(idx) FROM log").fetchone()
         self.assertGreater(first, 200)
 
-        again = server(self, "127.0.2.5", data_dir, extra).start().wait_until_leader()
+        again = server(self, f"{NET}.2.5", data_dir, extra).start().wait_until_leader()
         status, body = again.request("GET", "/v1/kv/snap/?keys")
         self.assertEqual(json.loads(body), ["snap/%04d" % n for n in range(350)])
         status, body = again.request("GET", "/v1/kv/snap/0349?raw")
@@ -197,7 +195,7 @@ class StartupErrorTests(SynchronousTestCase):
         config = os.path.abspath(self.mktemp() + ".json")
         with open(config, "w") as f:
             json.dump({"ports": {"http": 99999}}, f)
-        agent = Agent(self, "127.0.2.6", ["--dev", "--config-file", config])
+        agent = Agent(self, f"{NET}.2.6", ["--dev", "--config-file", config])
         status, output = agent.run_to_exit()
         self.assertNotEqual(status, 0)
         self.assertIn(config, output)
@@ -205,10 +203,10 @@ class StartupErrorTests(SynchronousTestCase):
         self.assertNotIn("Traceback", output)
 
     def test_a_taken_port(self):
-        first = Agent(self, "127.0.2.7", ["--dev"]).start().wait_until_leader()
-        second = Agent(self, "127.0.2.7", ["--dev"])
+        first = Agent(self, f"{NET}.2.7", ["--dev"]).start().wait_until_leader()
+        second = Agent(self, f"{NET}.2.7", ["--dev"])
         status, output = second.run_to_exit()
         self.assertNotEqual(status, 0)
-        self.assertIn("pyconsul: cannot listen for gossip on 127.0.2.7:8301", output)
+        self.assertIn(f"pyconsul: cannot listen for gossip on {NET}.2.7:8301", output)
         self.assertNotIn("Traceback", output)
         self.assertTrue(first.process.poll() is None)

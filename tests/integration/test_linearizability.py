@@ -51,7 +51,7 @@ import time
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from tests.integration.agent import wait_for
+from tests.integration.agent import NET, wait_for
 from tests.integration.cluster import Cluster
 from tests.linearizability import CAS, FAIL, OK, READ, UNKNOWN, WRITE, Op, Undecided, check
 
@@ -450,10 +450,10 @@ class LinearizabilityTests(SynchronousTestCase):
             self.fail("\n\n".join(problems + [timeline] + summary))
 
     def test_three_servers(self):
-        self.check_run("127.0.8", 3, seed=3)
+        self.check_run(f"{NET}.8", 3, seed=3)
 
     def test_five_servers(self):
-        self.check_run("127.0.9", 5, seed=5)
+        self.check_run(f"{NET}.9", 5, seed=5)
 
 
 def _answered(op):

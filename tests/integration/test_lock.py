@@ -25,7 +25,7 @@ import time
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from tests.integration.agent import Agent, environment, pyconsul_cli, wait_for
+from tests.integration.agent import NET, Agent, environment, pyconsul_cli, wait_for
 from tests.integration.cluster import Cluster
 
 # A child command: logs "start", waits until ``together`` children run at
@@ -150,7 +150,7 @@ class LockProcessTestCase(SynchronousTestCase):
 
 
 class MutualExclusionTests(LockProcessTestCase):
-    address = "127.0.112.1"
+    address = f"{NET}.112.1"
 
     def test_two_contenders_never_run_at_the_same_time(self):
         names = ["a1", "b1", "a2", "b2", "a3", "b3"]
@@ -197,7 +197,7 @@ class MutualExclusionTests(LockProcessTestCase):
 
 
 class TakeoverTests(LockProcessTestCase):
-    address = "127.0.112.2"
+    address = f"{NET}.112.2"
 
     def test_a_killed_holders_lock_is_taken_after_its_ttl_and_the_lock_delay(self):
         pid_file = os.path.join(self.dir, "first.pid")
@@ -225,7 +225,7 @@ class TakeoverTests(LockProcessTestCase):
 
 
 class SemaphoreTests(LockProcessTestCase):
-    address = "127.0.112.3"
+    address = f"{NET}.112.3"
 
     def test_never_more_than_the_limit_at_once(self):
         names = ["c%d" % n for n in range(6)]
@@ -242,7 +242,7 @@ class SemaphoreTests(LockProcessTestCase):
 
 
 class SignalTests(LockProcessTestCase):
-    address = "127.0.112.4"
+    address = f"{NET}.112.4"
 
     def test_sigterm_stops_the_child_and_releases_the_lock(self):
         pid_file = os.path.join(self.dir, "child.pid")
@@ -281,10 +281,10 @@ def _kill_quietly(pid):
 
 
 class LeaderFailureTests(LockProcessTestCase):
-    """Three servers (127.0.111.1-3); the contenders talk to the two followers."""
+    """Three servers (NET.111.1-3); the contenders talk to the two followers."""
 
     def start_agent(self):
-        self.cluster = Cluster(self, "127.0.111", 3).start()
+        self.cluster = Cluster(self, f"{NET}.111", 3).start()
         return self.cluster.leader()
 
     def test_a_leader_kill_never_lets_two_commands_run(self):

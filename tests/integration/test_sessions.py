@@ -16,7 +16,7 @@ import time
 import consul
 from twisted.trial.unittest import SynchronousTestCase
 
-from tests.integration.agent import Agent, wait_for
+from tests.integration.agent import NET, Agent, wait_for
 from tests.integration.cluster import FAST, Cluster
 from tests.integration.test_catalog import write_json
 
@@ -27,7 +27,7 @@ def api(agent):
 
 class SessionClusterTests(SynchronousTestCase):
     def setUp(self):
-        self.cluster = Cluster(self, "127.0.42", 3, **{"check_update_interval": "0s"})
+        self.cluster = Cluster(self, f"{NET}.42", 3, **{"check_update_interval": "0s"})
         self.cluster.start()
 
     def client(self, address, name):
@@ -37,7 +37,7 @@ class SessionClusterTests(SynchronousTestCase):
         return Agent(self, address, args).start()
 
     def test_a_session_tied_to_a_check_ends_when_it_fails(self):
-        agent = self.client("127.0.42.10", "worker")
+        agent = self.client(f"{NET}.42.10", "worker")
         client = api(agent)
         wait_for(lambda: _node_passing(client, "worker"), what="the client in the catalog")
         client.agent.service.register("web", service_id="web1", port=80, check=consul.Check.ttl("60s"))

@@ -12,7 +12,7 @@ import signal
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from tests.integration.agent import Agent, wait_for
+from tests.integration.agent import NET, Agent, wait_for
 from tests.integration.cluster import Cluster
 from tests.integration.test_gossip_agents import _answers, config_file, statuses
 
@@ -39,17 +39,17 @@ class IgnoredSigintTests(SynchronousTestCase):
         wait_for(lambda: statuses(server).get("client1") == "left", what="client1 left")
 
     def test_twistd(self):
-        self.leave_on_ctrl_c("twistd", ["127.0.3.1", "127.0.3.2"])
+        self.leave_on_ctrl_c("twistd", [f"{NET}.3.1", f"{NET}.3.2"])
 
     def test_pyconsul_agent(self):
-        self.leave_on_ctrl_c("cli", ["127.0.3.3", "127.0.3.4"])
+        self.leave_on_ctrl_c("cli", [f"{NET}.3.3", f"{NET}.3.4"])
 
     def test_sigterm_follows_leave_on_terminate(self):
         path = config_file(self, leave_on_terminate=False)
-        server = Agent(self, "127.0.3.5", ["--server", "--bootstrap", "--data-dir", os.path.abspath(self.mktemp()),
+        server = Agent(self, f"{NET}.3.5", ["--server", "--bootstrap", "--data-dir", os.path.abspath(self.mktemp()),
                                            "--node", "server1", "--config-file", config_file(self)]).start()
-        client = Agent(self, "127.0.3.6", ["--data-dir", os.path.abspath(self.mktemp()), "--node", "client1",
-                                           "--config-file", path, "--retry-join", "127.0.3.5"],
+        client = Agent(self, f"{NET}.3.6", ["--data-dir", os.path.abspath(self.mktemp()), "--node", "client1",
+                                           "--config-file", path, "--retry-join", f"{NET}.3.5"],
                        via="cli", sigint=signal.SIG_IGN).start()
         wait_for(lambda: _answers(server) and _answers(client), what="both agents")
         wait_for(lambda: statuses(server).get("client1") == "alive", what="client1 alive")
@@ -63,7 +63,7 @@ class IgnoredSigintTests(SynchronousTestCase):
 class ReloadTests(SynchronousTestCase):
     def test_sighup_reloads_and_a_bad_file_changes_nothing(self):
         path = config_file(self, log_level="info")
-        agent = Agent(self, "127.0.3.7", ["--dev", "--node", "dev1", "--config-file", path],
+        agent = Agent(self, f"{NET}.3.7", ["--dev", "--node", "dev1", "--config-file", path],
                       via="cli", sigint=signal.SIG_IGN).start()
         wait_for(lambda: _answers(agent), what="the agent")
         self.assertNotIn("HTTP GET /v1/agent/self", agent.log())
@@ -89,7 +89,7 @@ class SecondSignalTests(SynchronousTestCase):
         # A server that should leave on Ctrl-C, whose peers are gone: leaving
         # the Raft configuration cannot commit, so the leave waits (for
         # seconds); a second Ctrl-C ends the wait at once.
-        cluster = Cluster(self, "127.0.31", 3, skip_leave_on_interrupt=False)
+        cluster = Cluster(self, f"{NET}.31", 3, skip_leave_on_interrupt=False)
         for server in cluster.servers:
             server.sigint = signal.SIG_IGN
         cluster.start()

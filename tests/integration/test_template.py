@@ -26,7 +26,7 @@ import urllib.parse
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from tests.integration.agent import Agent, environment, wait_for
+from tests.integration.agent import NET, Agent, environment, wait_for
 from tests.vectors import data_path
 
 CASES_FILE = data_path("confd-templates", "cases.json")
@@ -160,7 +160,7 @@ class RecordedCasesTests(SynchronousTestCase):
     def test_every_recorded_case_through_the_agent_and_the_command(self):
         cases = load_cases()
         self.assertEqual(len(cases), 197)
-        agent = Agent(self, "127.0.6.1", ["--dev"]).start().wait_until_leader()
+        agent = Agent(self, f"{NET}.6.1", ["--dev"]).start().wait_until_leader()
         delete(agent, "", recurse=True)
         root = os.path.abspath(self.mktemp())
         confdirs = {"ok": os.path.join(root, "ok"), "error": os.path.join(root, "error")}
@@ -296,10 +296,10 @@ class NginxExampleTests(SynchronousTestCase):
         self.assertNotIn("Traceback", template.log())
 
     def test_watch_mode(self):
-        self.scenario("127.0.6.2", [])
+        self.scenario(f"{NET}.6.2", [])
 
     def test_interval_mode(self):
-        self.scenario("127.0.6.3", ["-interval", "2"])
+        self.scenario(f"{NET}.6.3", ["-interval", "2"])
 
 
 class AgentAvailabilityTests(SynchronousTestCase):
@@ -309,10 +309,10 @@ class AgentAvailabilityTests(SynchronousTestCase):
         os.makedirs(os.path.dirname(dest))
         write(os.path.join(confdir, "templates", "proxy.tmpl"), '{{getv "/nginx/http/server/proxy"}}\n')
         write_resource(confdir, "proxy", "proxy.tmpl", dest, ["/nginx"])
-        template = TemplateProcess(self, ["-confdir", confdir, "-node", "127.0.6.4:8500"], confdir).start()
-        template.wait_for_log("dial tcp 127.0.6.4:8500: connect: connection refused (retrying in", count=2)
+        template = TemplateProcess(self, ["-confdir", confdir, "-node", f"{NET}.6.4:8500"], confdir).start()
+        template.wait_for_log(f"dial tcp {NET}.6.4:8500: connect: connection refused (retrying in", count=2)
 
-        agent = Agent(self, "127.0.6.4", ["--dev"]).start().wait_until_leader()
+        agent = Agent(self, f"{NET}.6.4", ["--dev"]).start().wait_until_leader()
         put(agent, "nginx/http/server/proxy", "google.com")
         wait_for(lambda: os.path.exists(dest) and read(dest) == b"google.com\n", what="the rendered file")
         self.assertIn("Watching 'nginx' again", template.log())
@@ -322,26 +322,26 @@ class AgentAvailabilityTests(SynchronousTestCase):
         dest = os.path.join(confdir, "out", "proxy")
         write(os.path.join(confdir, "templates", "proxy.tmpl"), "x\n")
         write_resource(confdir, "proxy", "proxy.tmpl", dest, ["/nginx"])
-        status, log = run_template("-onetime", "-confdir", confdir, "-node", "127.0.6.5:8500", cwd=confdir)
+        status, log = run_template("-onetime", "-confdir", confdir, "-node", f"{NET}.6.5:8500", cwd=confdir)
         self.assertEqual(status, 1, log)
-        self.assertIn('ERROR Get "http://127.0.6.5:8500/v1/kv/nginx?recurse=": '
-                      "dial tcp 127.0.6.5:8500: connect: connection refused", log)
+        self.assertIn(f'ERROR Get "http://{NET}.6.5:8500/v1/kv/nginx?recurse=": '
+                      f"dial tcp {NET}.6.5:8500: connect: connection refused", log)
         self.assertFalse(os.path.exists(dest))
 
     def test_a_broken_resource_file_stops_it_at_once(self):
         confdir = os.path.abspath(self.mktemp())
         write(os.path.join(confdir, "conf.d", "broken.toml"), "[template]\nsrc = 3\n")
-        status, log = run_template("-confdir", confdir, "-node", "127.0.6.5:8500", cwd=confdir)
+        status, log = run_template("-confdir", confdir, "-node", f"{NET}.6.5:8500", cwd=confdir)
         self.assertEqual(status, 1, log)
         self.assertIn("Cannot process template resource %s/conf.d/broken.toml" % confdir, log)
 
     def test_nothing_to_watch(self):
         confdir = os.path.abspath(self.mktemp())
-        status, log = run_template("-confdir", confdir, "-node", "127.0.6.5:8500", cwd=".")
+        status, log = run_template("-confdir", confdir, "-node", f"{NET}.6.5:8500", cwd=".")
         self.assertEqual(status, 0, log)
         self.assertIn("WARNING Cannot load template resources: confdir '%s' does not exist" % confdir, log)
         os.makedirs(os.path.join(confdir, "conf.d"))
-        status, log = run_template("-onetime", "-confdir", confdir, "-node", "127.0.6.5:8500", cwd=confdir)
+        status, log = run_template("-onetime", "-confdir", confdir, "-node", f"{NET}.6.5:8500", cwd=confdir)
         self.assertEqual(status, 0, log)
         self.assertIn("WARNING Found no templates", log)
 
@@ -366,7 +366,7 @@ class CatalogTests(SynchronousTestCase):
                  what="%s to read %r (it reads %r)" % (path, text, read(path) if os.path.exists(path) else None))
 
     def test_watch_mode_follows_the_health_of_the_instances(self):
-        agent = Agent(self, "127.0.6.10", ["--dev"]).start().wait_until_leader()
+        agent = Agent(self, f"{NET}.6.10", ["--dev"]).start().wait_until_leader()
         register(agent, "web-a", "10.0.0.1", "web1", 80)
         register(agent, "web-b", "10.0.0.2", "web2", 81)
         confdir = os.path.abspath(self.mktemp())
@@ -387,7 +387,7 @@ class CatalogTests(SynchronousTestCase):
         self.assertNotIn("Traceback", template.log())
 
     def test_the_agents_own_node_and_every_service(self):
-        agent = Agent(self, "127.0.6.11", ["--dev", "--node", "tmpl-node"]).start().wait_until_leader()
+        agent = Agent(self, f"{NET}.6.11", ["--dev", "--node", "tmpl-node"]).start().wait_until_leader()
         register(agent, "web-a", "10.0.0.1", "web1", 80)
         workdir = os.path.abspath(self.mktemp())
         source = os.path.join(workdir, "all.tmpl")
@@ -404,7 +404,7 @@ class ConsulTemplateShapeTests(SynchronousTestCase):
     """``pyconsul template -template ...`` as consul-template's users run it."""
 
     def setUp(self):
-        self.agent = Agent(self, "127.0.6.12", ["--dev"]).start().wait_until_leader()
+        self.agent = Agent(self, f"{NET}.6.12", ["--dev"]).start().wait_until_leader()
         register(self.agent, "web-a", "10.0.0.1", "web1", 80)
         put(self.agent, "app/name", "shop")
         self.workdir = os.path.abspath(self.mktemp())

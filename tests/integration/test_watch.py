@@ -17,7 +17,7 @@ import threading
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from tests.integration.agent import Agent, environment, wait_for
+from tests.integration.agent import NET, Agent, environment, wait_for
 
 # A handler, run with the shell: "$CONSUL_INDEX <the JSON on stdin>" as one line.
 RECORD = 'printf "%%s " "$CONSUL_INDEX" >> %(path)s; cat >> %(path)s'
@@ -72,7 +72,7 @@ class WatchCommandTests(SynchronousTestCase):
         return process
 
     def test_a_key_handler_runs_at_start_and_once_per_change(self):
-        agent = dev_agent(self, "127.0.51.1")
+        agent = dev_agent(self, f"{NET}.51.1")
         path = os.path.abspath(self.mktemp())
         watch = self.start_watch(agent, "-type=key", "-key=app/x", RECORD % {"path": path})
         [(first_index, first)] = wait_for_runs(path, 1, "the first run")
@@ -96,7 +96,7 @@ class WatchCommandTests(SynchronousTestCase):
         self.assertEqual(len(records(path)), 3)
 
     def test_without_a_handler_the_view_is_printed_once(self):
-        agent = dev_agent(self, "127.0.51.2")
+        agent = dev_agent(self, f"{NET}.51.2")
         put(agent, "cfg/a", "1")
         env = environment()
         env["CONSUL_HTTP_ADDR"] = agent.http
@@ -147,7 +147,7 @@ class AgentWatchTests(SynchronousTestCase):
         config = self.config({"watches": [
             {"type": "service", "service": "web", "args": ["/bin/sh", "-c", RECORD % {"path": path}]},
         ]})
-        agent = dev_agent(self, "127.0.51.3", "--config-file", config)
+        agent = dev_agent(self, f"{NET}.51.3", "--config-file", config)
         [(_, first)] = wait_for_runs(path, 1, "the first run")
         self.assertEqual(first, [])
 
@@ -158,15 +158,15 @@ class AgentWatchTests(SynchronousTestCase):
         [entry] = runs[0][1]
         self.assertEqual((entry["Service"]["ID"], entry["Service"]["Port"], entry["Service"]["Tags"]),
                          ("web-1", 8080, ["v1"]))
-        self.assertEqual(entry["Node"]["Node"], "watch-127.0.51.3")
+        self.assertEqual(entry["Node"]["Node"], f"watch-{NET}.51.3")
 
     def test_an_http_handler_posts_the_view(self):
-        hook = HookServer(self, "127.0.51.4")
+        hook = HookServer(self, f"{NET}.51.4")
         config = self.config({"watches": [
             {"type": "key", "key": "deploy/version", "handler_type": "http",
              "http_handler_config": {"path": hook.url + "/hook", "header": {"X-Watch": ["deploy"]}}},
         ]})
-        agent = dev_agent(self, "127.0.51.5", "--config-file", config)
+        agent = dev_agent(self, f"{NET}.51.5", "--config-file", config)
         wait_for(lambda: hook.requests, what="the first post")
         put(agent, "deploy/version", "1.2.3")
         wait_for(lambda: len(hook.requests) >= 2, what="the post for the write")
@@ -182,7 +182,7 @@ class AgentWatchTests(SynchronousTestCase):
     def test_sighup_replaces_the_watches(self):
         before, after = os.path.abspath(self.mktemp()), os.path.abspath(self.mktemp())
         config = self.config({"watches": [{"type": "nodes", "handler": RECORD % {"path": before}}]})
-        agent = dev_agent(self, "127.0.51.6", "--config-file", config)
+        agent = dev_agent(self, f"{NET}.51.6", "--config-file", config)
         wait_for_runs(before, 1, "the first watch's run")
         write_json(config, {"watches": [{"type": "key", "key": "k", "args": ["/bin/sh", "-c",
                                                                               RECORD % {"path": after}]}]})
@@ -194,7 +194,7 @@ class AgentWatchTests(SynchronousTestCase):
 
     def test_a_bad_watch_stops_the_agent_from_starting(self):
         config = self.config({"watches": [{"type": "key", "args": ["true"]}]})
-        agent = Agent(self, "127.0.51.7", ["--dev", "--config-file", config])
+        agent = Agent(self, f"{NET}.51.7", ["--dev", "--config-file", config])
         status, output = agent.run_to_exit()
         self.assertNotEqual(status, 0)
         self.assertIn(config, output)
