@@ -31,6 +31,7 @@ from pyconsul.core.serf.tags import consul_tags
 from pyconsul.core.swim.config import SwimConfig
 from pyconsul.dns.answers import Settings as DNSSettings
 from pyconsul.dns.authority import Authority
+from pyconsul.dns.queries import PreparedQueries
 from pyconsul.dns.recursors import Recursors
 from pyconsul.dns.server import ConsulDNSFactory, listen_udp
 from pyconsul.dns.source import CatalogSource
@@ -245,7 +246,9 @@ def _build_dns(config, reactor, rpc, agent_cache, extras):
         recursors = Recursors(config.recursors, config.dns.recursor_timeout, config.dns.recursor_strategy,
                               reactor, random.Random())
         extras.append(CallbackService(lambda: None, recursors.close))
-    authority = Authority(settings, source, reactor, recursors)
+    queries = PreparedQueries(rpc, config.datacenter, config.node_name, allow_stale=config.dns.allow_stale,
+                              max_stale=config.dns.max_stale)
+    authority = Authority(settings, source, reactor, recursors, queries=queries)
     factory = ConsulDNSFactory(authority, settings, reactor, random.Random())
     port = config.ports.dns
     listeners = []

@@ -11,7 +11,7 @@ import attr
 from twisted.internet import defer
 from twisted.names import dns
 
-from pyconsul.dns import answers, names, wire
+from pyconsul.dns import answers, names, queries, wire
 from pyconsul.dns.answers import Answer, Item
 from pyconsul.dns.trim import trim_tcp, trim_udp, udp_answer_cap
 from pyconsul.dns.wire import encode_opt, encode_reply, flag_bytes, reply_length
@@ -60,11 +60,12 @@ def _no_path(failure):
 class Authority:
     log = Logger()
 
-    def __init__(self, settings, source, clock, recursors=None):
+    def __init__(self, settings, source, clock, recursors=None, queries=None):
         self.settings = settings
         self.source = source
         self.clock = clock
         self.recursors = recursors  # recursors.Recursors, or None
+        self.queries = queries  # queries.PreparedQueries, or None
 
     def resolve(self, question):
         """A Deferred of a Resolution (fired at once when the catalog data is cached)."""
@@ -89,13 +90,31 @@ class Authority:
             d.addCallback(self._built, answers.node_answer, question, lookup, now)
         elif isinstance(lookup, names.Addr):
             return defer.succeed(Resolution(answers.addr_answer(question.name, lookup, self.settings)))
-        else:  # Invalid, Unsupported, PreparedQuery (none exist yet)
+        elif isinstance(lookup, names.PreparedQuery) and self.queries is not None:
+            return self._prepared_query(question, lookup, now)
+        else:  # Invalid, Unsupported (and PreparedQuery without a way to execute one)
             return defer.succeed(Resolution(answers.nxdomain(lookup.domain, self.settings, now)))
         return d.addErrback(self._failed, lookup, now)
 
     def _built(self, found, build, question, lookup, now):
         data, dependencies = found
         return Resolution(build(question.name, question.qtype, lookup, data, self.settings, now), dependencies)
+
+    def _prepared_query(self, question, lookup, now):
+        """Executed for every question: never kept by the fast path."""
+        d = self.queries.execute(lookup.query, lookup.datacenter, queries.ecs_address(question.ecs))
+
+        def built(reply):
+            answer = queries.query_answer(question.name, question.qtype, lookup, reply, self.settings, now, self.log)
+            return Resolution(answer, cacheable=False)
+
+        def failed(failure):
+            answer = queries.failed_answer(failure, lookup, self.settings, now)
+            if answer.rcode != dns.ENAME:
+                self.log.warn("DNS prepared query failed: {error}", error=failure.getErrorMessage())
+            return Resolution(answer, cacheable=False)
+
+        return d.addCallbacks(built, failed)
 
     def _failed(self, failure, lookup, now):
         if _no_path(failure):

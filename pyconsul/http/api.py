@@ -18,6 +18,7 @@ from pyconsul.http.catalog import CatalogEndpoint, HealthEndpoint
 from pyconsul.http.events import EventEndpoint
 from pyconsul.http.kv import KVEndpoint
 from pyconsul.http.operator import OperatorEndpoint
+from pyconsul.http.queries import QueryEndpoint
 from pyconsul.http.sessions import SessionEndpoint
 from pyconsul.http.plumbing import endpoint, index
 from pyconsul.http.request import NAMESPACE, PARTITION, BadRequest
@@ -54,6 +55,8 @@ class HTTPApi:
         self.catalog = CatalogEndpoint(rpc, getattr(rpc, "datacenter", "dc1"), node_name, agent_cache)
         self.health = HealthEndpoint(rpc, node_name, agent_cache)
         self.sessions = SessionEndpoint(rpc, node_name)
+        self.queries = QueryEndpoint(rpc, node_name, agent.config.datacenter if agent is not None
+                                     else getattr(rpc, "datacenter", "dc1"))
         if max_txn_size is not None:
             kwargs["max_request"] = max_txn_size
         self.txn = TxnEndpoint(rpc, **kwargs)
@@ -305,6 +308,16 @@ class HTTPApi:
     def session_list(self, call):
         return self.sessions.list(call)
 
+    @app.route("/v1/query")
+    @endpoint("GET", "POST")
+    def query_general(self, call):
+        return self.queries.general(call)
+
+    @app.route("/v1/query/", branch=True)
+    @endpoint("GET", "PUT", "DELETE")
+    def query_specific(self, call):
+        return self.queries.specific(call)
+
     @app.route("/v1/txn")
     @endpoint("PUT", tenancy=(NAMESPACE, PARTITION))
     def txn_route(self, call):
@@ -351,8 +364,10 @@ class HTTPApi:
 
 # Go's ServeMux redirects a subtree's name without its slash ("/v1/kv") into
 # the subtree. Without a rule of its own such a path would get werkzeug's 308.
+_routed = {_rule.rule for _rule in HTTPApi.app.url_map.iter_rules()}
 for _subtree in routed_subtrees(HTTPApi.app):
-    HTTPApi.app.route(_subtree[:-1], endpoint="unrouted" + _subtree)(HTTPApi.unrouted)
+    if _subtree[:-1] not in _routed:  # /v1/query is an endpoint of its own
+        HTTPApi.app.route(_subtree[:-1], endpoint="unrouted" + _subtree)(HTTPApi.unrouted)
 
 
 class PrefixDispatch(Resource):

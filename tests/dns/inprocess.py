@@ -10,6 +10,7 @@ from twisted.internet.testing import StringTransport
 from pyconsul.config import build
 from pyconsul.dns.answers import Settings
 from pyconsul.dns.authority import Authority
+from pyconsul.dns.queries import PreparedQueries
 from pyconsul.dns.server import ConsulDNSFactory, UDPProtocol
 from pyconsul.dns.source import CatalogSource
 from pyconsul.testing.server import NODE_ID, InMemoryServer
@@ -37,7 +38,10 @@ class InProcessDNS:
         self.settings = Settings.from_config(agent_config)
         self.source = CatalogSource(self.server.cache, self.server.rpc, agent_config.datacenter,
                                     allow_stale=agent_config.dns.allow_stale, max_stale=agent_config.dns.max_stale)
-        self.authority = Authority(self.settings, self.source, self.clock, recursors)
+        self.queries = PreparedQueries(self.server.rpc, agent_config.datacenter, node_name,
+                                       allow_stale=agent_config.dns.allow_stale,
+                                       max_stale=agent_config.dns.max_stale)
+        self.authority = Authority(self.settings, self.source, self.clock, recursors, queries=self.queries)
         self.factory = ConsulDNSFactory(self.authority, self.settings, self.clock, random.Random(seed))
         self.udp = UDPProtocol(self.factory)
         self.udp.transport = FakeUDPTransport()
