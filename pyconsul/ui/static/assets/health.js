@@ -42,7 +42,7 @@ export function summary(c) {
   const shown = STATUSES.filter((s) => c[s] > 0);
   if (shown.length === 0) return h("span", {class: "health-summary"}, badge("none"));
   return h("span", {class: "health-summary", data: {status: worstOfCounts(c)}},
-    shown.map((s) => badge(s, c[s])));
+    shown.flatMap((s, i) => (i ? [" ", badge(s, c[s])] : [badge(s, c[s])])));
 }
 
 /** A check as a list item: status, name, notes and output. */
