@@ -218,10 +218,6 @@ class _Scanner:
                     break
                 period, kind = j, FLOAT
             j += 1
-        else:
-            if period == j - 1 and j > start:
-                j -= 1
-                kind = INTEGER
         return s[start:j], kind
 
     def _identifier(self):
