@@ -58,7 +58,9 @@ export function ready(ctx, name) {
   if (ctx.main.dataset.ready) return;
   ctx.main.dataset.ready = "true";
   ctx.main.removeAttribute("aria-busy");
-  performance.mark("ui:ready:" + name);
+  performance.mark("ui:inserted:" + name);
+  // Shown: after the next frame has been laid out and painted.
+  requestAnimationFrame(() => setTimeout(() => performance.mark("ui:ready:" + name), 0));
 }
 
 export function loading(ctx) {
