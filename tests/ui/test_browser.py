@@ -2,6 +2,7 @@
 does, checked through the HTTP API. Screenshots of each main page are saved
 in the test's temporary folder, their paths logged (test.log)."""
 
+import json
 import re
 
 from playwright.sync_api import expect
@@ -146,6 +147,49 @@ class NodeTests(BrowserTestCase):
         wait_for(lambda: self.api("GET", "/v1/session/info/" + session)[1] == b"[]",
                  timeout=DEADLINE_MS / 1000, what="the session to end")
         expect(page.locator(".notice")).to_have_text(f"Session {session} was invalidated.")
+
+
+class OptionalAPITests(BrowserTestCase):
+    """What the UI shows only where the agent has it: network coordinates
+    and several datacenters (answered here by the browser's route, as an
+    agent with them would answer)."""
+
+    def test_round_trip_times_where_coordinates_exist(self):
+        page = self.start("127.0.14.9")
+
+        def coordinate(node, x, height):
+            return {"Node": node, "Segment": "",
+                    "Coord": {"Vec": [x, 0, 0, 0, 0, 0, 0, 0], "Error": 0.2, "Adjustment": 0, "Height": height}}
+
+        coordinates = [coordinate(self.node, 0.001, 0.0001), coordinate("far", 0.0, 0.0001),
+                       coordinate("near", 0.0009, 0.0001)]
+        page.route("**/v1/coordinate/nodes*", lambda route: route.fulfill(
+            status=200, content_type="application/json", body=json.dumps(coordinates),
+            headers={"X-Consul-Index": "7"}))
+        self.open(page, f"/ui/dc1/nodes/{self.node}")
+        rtt = page.locator("#node-rtt").locator("..")
+        expect(rtt).to_be_visible()
+        # far: 1 ms apart plus both heights; near: 0.1 ms plus both heights.
+        expect(rtt.locator("dd")).to_have_text(["minimum 0.30 ms, median 0.75 ms, maximum 1.20 ms"])
+        expect(rtt.locator("dt")).to_have_text(["To the other 2 nodes"])
+
+    def test_the_datacenter_switcher(self):
+        page = self.start("127.0.14.10")
+        self.open(page, "/ui/dc1/services")
+        expect(page.locator("#dc-switcher")).to_be_empty()  # one datacenter: nothing to switch
+        page.route("**/v1/catalog/datacenters*", lambda route: route.fulfill(
+            status=200, content_type="application/json", body='["dc1", "dc2"]'))
+        asked = []
+        page.on("request", lambda r: asked.append(r.url))
+        self.open(page, "/ui/dc1/nodes")
+        switcher = page.locator("#dc-switcher summary")
+        expect(switcher).to_have_text("Datacenter: dc1")
+        switcher.click()
+        page.locator("#dc-switcher").get_by_role("link", name="dc2").click()
+        expect(page).to_have_url(re.compile(r"/ui/dc2/nodes$"))
+        expect(page.locator("#dc-switcher summary")).to_have_text("Datacenter: dc2")
+        wait_for(lambda: any("/v1/catalog/nodes?dc=dc2" in url for url in asked), timeout=DEADLINE_MS / 1000,
+                 what="the nodes of dc2 to be asked for")
 
 
 class KVTests(BrowserTestCase):
