@@ -33,6 +33,7 @@ DURATION = "a duration such as \"500ms\" or \"1m30s\""
 DURATION_OR_ZERO = "a duration such as \"5m\", or \"0s\""
 DURATION_MAP = "an object of durations such as \"30s\", or \"0s\""
 OBJECT_LIST = "a list of objects"
+NUMBER = "a number"
 
 # Service and check definitions: read by pyconsul.agent.definitions, not here.
 DEFINITION_KEYS = ("service", "services", "check", "checks")
@@ -100,6 +101,13 @@ KEYS = {
     },
     # Consul's watches, each read by pyconsul.watch.spec.parse_agent_watch.
     "watches": OBJECT_LIST,
+    # Network coordinates. The "consul" block and the sync_coordinate keys
+    # are Consul's internal tunables (its own defaults override a user's;
+    # pyconsul lets them through, so tests can run fast).
+    "disable_coordinates": BOOL,
+    "consul": {"coordinate": {"update_batch_size": INT, "update_max_batches": INT, "update_period": DURATION}},
+    "sync_coordinate_interval_min": DURATION,
+    "sync_coordinate_rate_target": NUMBER,
     # The web UI (pyconsul.ui); "ui" and "ui_content_path" are Consul's older names.
     "ui_config": {"enabled": BOOL, "content_path": STR},
     "ui": BOOL,
@@ -116,7 +124,7 @@ CONSUL_ONLY_KEYS = frozenset(
     advertise_addr_wan_ipv4 advertise_addr_wan_ipv6 advertise_reconnect_timeout
     audit auto_config auto_encrypt auto_reload_config autopilot
     ca_file ca_path cert_file cloud config_entries connect default_query_time
-    disable_anonymous_signature disable_coordinates disable_host_node_id
+    disable_anonymous_signature disable_host_node_id
     disable_http_unprintable_char_filter disable_keyring_file
     disable_remote_exec disable_update_check discard_check_output
     discovery_max_stale enable_acl_replication
@@ -139,6 +147,7 @@ CONSUL_ONLY_KEYS = frozenset(
     """.split()
 )
 CONSUL_ONLY_SUBKEYS = {
+    "consul": {"raft", "server"},
     "ports": {"https", "grpc", "grpc_tls", "sidecar_min_port", "sidecar_max_port",
               "expose_min_port", "expose_max_port"},
     "performance": {"leave_drain_time", "rpc_hold_timeout"},
@@ -178,6 +187,11 @@ DEFAULTS = {
     "enable_local_script_checks": False,
     "check_update_interval": "5m",
     "check_output_max_size": 4096,
+    "disable_coordinates": False,
+    # Consul's consul.DefaultConfig() and its agent's non-user settings.
+    "consul": {"coordinate": {"update_batch_size": 128, "update_max_batches": 5, "update_period": "5s"}},
+    "sync_coordinate_interval_min": "15s",
+    "sync_coordinate_rate_target": 64.0,
     "domain": "consul.",
     "alt_domain": "",
     "recursors": [],
@@ -207,6 +221,7 @@ DEV_DEFAULTS = {
     "bind_addr": "127.0.0.1",
     "log_level": "debug",
     "performance": {"raft_multiplier": 1},
+    "consul": {"coordinate": {"update_period": "100ms"}},
     "ui_config": {"enabled": True},
 }
 
@@ -290,6 +305,13 @@ class AgentConfig:
     checks: tuple = attr.ib(default=())
     # The watches, as pyconsul.watch.spec.WatchSpec, in the order read.
     watches: tuple = attr.ib(default=())
+    # Network coordinates (seconds for the durations).
+    disable_coordinates: bool = attr.ib(default=False)
+    coordinate_update_period: float = attr.ib(default=5.0)
+    coordinate_update_batch_size: int = attr.ib(default=128)
+    coordinate_update_max_batches: int = attr.ib(default=5)
+    sync_coordinate_interval_min: float = attr.ib(default=15.0)
+    sync_coordinate_rate_target: float = attr.ib(default=64.0)
     # The web UI: served on the HTTP port under ui_content_path ("/ui/").
     ui_enabled: bool = attr.ib(default=False)
     ui_content_path: str = attr.ib(default="/ui/")
@@ -380,6 +402,7 @@ def _check(source, values, schema, prefix, warnings):
             DURATION_MAP: isinstance(value, dict)
             and all(_is_duration(v, allow_zero=True) for v in value.values()),
             OBJECT_LIST: isinstance(value, list) and all(isinstance(v, dict) for v in value),
+            NUMBER: isinstance(value, (int, float)) and not isinstance(value, bool),
         }[expected]
         if not ok:
             raise ConfigError(
@@ -545,6 +568,12 @@ def _finish(merged, dev, hostname, origin):
         fail("limits.kv_max_value_size", "must be at least 1")
     if merged["limits"]["txn_max_req_len"] < 1:
         fail("limits.txn_max_req_len", "must be at least 1")
+    coordinate = merged["consul"]["coordinate"]
+    for key in ("update_batch_size", "update_max_batches"):
+        if coordinate[key] < 1:
+            fail("consul.coordinate." + key, "must be at least 1")
+    if not merged["sync_coordinate_rate_target"] > 0:
+        fail("sync_coordinate_rate_target", "must be more than 0")
     for key in ("raft_snapshot_threshold", "raft_trailing_logs", "check_output_max_size"):
         if merged[key] < 1:
             fail(key, "must be at least 1")
@@ -622,6 +651,13 @@ def _finish(merged, dev, hostname, origin):
         recursors=tuple(recursors),
         dns=dns,
         watches=watches,
+        disable_coordinates=merged["disable_coordinates"],
+        coordinate_update_period=duration.parse_duration(coordinate["update_period"]) / duration.SECOND,
+        coordinate_update_batch_size=coordinate["update_batch_size"],
+        coordinate_update_max_batches=coordinate["update_max_batches"],
+        sync_coordinate_interval_min=duration.parse_duration(merged["sync_coordinate_interval_min"])
+        / duration.SECOND,
+        sync_coordinate_rate_target=float(merged["sync_coordinate_rate_target"]),
         ui_enabled=merged["ui_config"].get("enabled", False),
         ui_content_path=ui_content_path,
         gossip_lan={

@@ -20,6 +20,7 @@ from pyconsul import config as agent_config
 from pyconsul import logs
 from pyconsul.agent.agent import Agent, build_tag
 from pyconsul.agent.cache import AgentCache
+from pyconsul.agent.coordinates import CoordinateSender
 from pyconsul.agent.checks import CheckDeps
 from pyconsul.agent.events import UserEvents, local_services
 from pyconsul.agent.localagent import LocalAgent
@@ -44,6 +45,7 @@ from pyconsul.net.raft_driver import RaftDriver
 from pyconsul.net.raft_transport import RaftTransport
 from pyconsul.net.rpc import RPCClientPool, RPCServerProtocol
 from pyconsul.server.endpoints import ServerEndpoints
+from pyconsul.server.coordinates import CoordinateEndpoints
 from pyconsul.server.event_fire import EventFireEndpoint
 from pyconsul.server.membership import ServerMembership
 from pyconsul.server.reconcile import CatalogReconciler
@@ -175,6 +177,15 @@ def build_agent(config, reactor, flag_values=None):
             datacenter=config.datacenter,
         )
         endpoints.methods.update(EventFireEndpoint(lan).methods())
+        # Network coordinates; the WAN pool plugs in with endpoints.coordinates.set_wan(...).
+        endpoints.coordinates = CoordinateEndpoints(
+            endpoints, reactor, lambda: lan.node.coordinate,
+            update_period=config.coordinate_update_period,
+            batch_size=config.coordinate_update_batch_size,
+            max_batches=config.coordinate_update_max_batches,
+        )
+        endpoints.methods.update(endpoints.coordinates.methods())
+        extras.append(CallbackService(endpoints.coordinates.start, endpoints.coordinates.stop))
         mux = MuxFactory({RPC_CONSUL: lambda: RPCServerProtocol(endpoints.call), RPC_RAFT: transport.inbound})
         listeners.append(_listener("server RPC", reactor, config.bind_addr, config.ports.server, mux))
         membership = ServerMembership(config, server.driver, lan, reactor)
@@ -199,6 +210,8 @@ def build_agent(config, reactor, flag_values=None):
     agent = Agent(config, lan, server, shutdown=reactor.stop, rpc=rpc, clock=reactor, local=local_agent)
     agent_cache = AgentCache(rpc, reactor, random.Random())
     extras.append(CallbackService(lambda: None, agent_cache.stop))
+    coordinate_sender = CoordinateSender(config, lan, rpc, reactor, random.Random())
+    extras.append(CallbackService(coordinate_sender.start, coordinate_sender.stop))
     api = HTTPApi(
         SharedReads(rpc),
         agent=agent,
@@ -298,6 +311,7 @@ def _build_gossip(config, reactor, faults):
         rng=random.Random(),
         now=reactor.seconds(),
         tags=tags,
+        coordinates=not config.disable_coordinates,
         swim_config=attrs.evolve(
             SwimConfig.local() if config.dev else SwimConfig.lan(), **config.gossip_lan
         ),

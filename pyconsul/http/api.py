@@ -15,6 +15,7 @@ from pyconsul.server.errors import RPCError
 from pyconsul.http.agent import AgentEndpoint
 from pyconsul.http.agent_services import AgentServicesEndpoint
 from pyconsul.http.catalog import CatalogEndpoint, HealthEndpoint
+from pyconsul.http.coordinates import CoordinateEndpoint
 from pyconsul.http.events import EventEndpoint
 from pyconsul.http.kv import KVEndpoint
 from pyconsul.http.operator import OperatorEndpoint
@@ -54,6 +55,9 @@ class HTTPApi:
         node_name = agent.config.node_name if agent is not None else None
         self.catalog = CatalogEndpoint(rpc, getattr(rpc, "datacenter", "dc1"), node_name, agent_cache)
         self.health = HealthEndpoint(rpc, node_name, agent_cache)
+        self.coordinates = CoordinateEndpoint(
+            rpc, getattr(rpc, "datacenter", "dc1"),
+            disabled=agent is not None and getattr(agent.config, "disable_coordinates", False))
         self.sessions = SessionEndpoint(rpc, node_name)
         self.queries = QueryEndpoint(rpc, node_name, agent.config.datacenter if agent is not None
                                      else getattr(rpc, "datacenter", "dc1"))
@@ -152,6 +156,26 @@ class HTTPApi:
     @endpoint("GET", tenancy=(NAMESPACE, PARTITION))
     def health_service(self, call):
         return self.health.service(call)
+
+    @app.route("/v1/coordinate/datacenters")
+    @endpoint("GET")
+    def coordinate_datacenters(self, call):
+        return self.coordinates.datacenters(call)
+
+    @app.route("/v1/coordinate/nodes")
+    @endpoint("GET", tenancy=(PARTITION,))
+    def coordinate_nodes(self, call):
+        return self.coordinates.nodes(call)
+
+    @app.route("/v1/coordinate/node/", branch=True)
+    @endpoint("GET", tenancy=(PARTITION,))
+    def coordinate_node(self, call):
+        return self.coordinates.node(call, _suffix(call, "/v1/coordinate/node/"))
+
+    @app.route("/v1/coordinate/update")
+    @endpoint("PUT", tenancy=(PARTITION,))
+    def coordinate_update(self, call):
+        return self.coordinates.update(call)
 
     @app.route("/v1/operator/raft/configuration")
     @endpoint("GET")

@@ -11,6 +11,7 @@ server, so that a filtered query too wakes only when its own answer changes.
 
 from pyconsul import filter as bexpr
 from pyconsul.filter import schemas
+from pyconsul.server.coordinates import nearest_first
 from pyconsul.server.errors import BadRequest, RPCError
 from pyconsul.state import commands
 from pyconsul.state.records import PASSING
@@ -152,6 +153,14 @@ class CatalogEndpoints:
 
         return self.endpoints._read(args, remembered, watches=self.endpoints.store.catalog_watches)
 
+    def _near(self, args, d, field, node_of):
+        """``?near``: the answer sorted by distance from args["Source"] (after
+        the read and its memo, as Consul sorts after its query)."""
+        if not args.get("Source"):
+            return d
+        store = self.endpoints.store
+        return d.addCallback(nearest_first(lambda: store.coordinates, args, self.endpoints.datacenter, field, node_of))
+
     # -- writes ----------------------------------------------------------------
 
     def register(self, args):
@@ -186,7 +195,7 @@ class CatalogEndpoints:
             found = [n for n in self.catalog.nodes.values() if _meta_matches(n["Meta"], meta)]
             return self.catalog.index_of(("nodes",), "nodes"), {"Nodes": _keep(found, compiled)}
 
-        return self._read("Catalog.ListNodes", args, run)
+        return self._near(args, self._read("Catalog.ListNodes", args, run), "Nodes", _entry_node)
 
     def list_services(self, args):
         meta = args.get("NodeMetaFilters")
@@ -209,6 +218,9 @@ class CatalogEndpoints:
         return self._read("Catalog.ListServices", args, run)
 
     def service_nodes(self, args):
+        return self._near(args, self._service_nodes(args), "ServiceNodes", _entry_node)
+
+    def _service_nodes(self, args):
         if not args.get("ServiceName") and args.get("ServiceAddress"):
             return self._service_address_nodes(args)
         name = _service_name(args)
@@ -287,7 +299,7 @@ class CatalogEndpoints:
                 found = self._on_nodes_with(found, meta)
             return self.catalog.index_of(view, "checks"), {"HealthChecks": _keep(found, compiled)}
 
-        return self._read("Health.ChecksInState", args, run)
+        return self._near(args, self._read("Health.ChecksInState", args, run), "HealthChecks", _entry_node)
 
     def _on_nodes_with(self, checks, meta):
         """The checks whose nodes carry every node-meta pair asked for."""
@@ -320,7 +332,7 @@ class CatalogEndpoints:
                 found = self._on_nodes_with(found, meta)
             return self.catalog.index_of(view, "nodes", "services", "checks"), {"HealthChecks": _keep(found, compiled)}
 
-        return self._read("Health.ServiceChecks", args, run)
+        return self._near(args, self._read("Health.ServiceChecks", args, run), "HealthChecks", _entry_node)
 
     def health_service_nodes(self, args):
         name = _service_name(args)
@@ -342,7 +354,12 @@ class CatalogEndpoints:
                 found.append({"Node": node, "Service": service, "Checks": checks})
             return self.catalog.index_of(view, "nodes", "services", "checks"), {"Nodes": _keep(found, compiled)}
 
-        return self._read("Health.ServiceNodes", args, run)
+        return self._near(args, self._read("Health.ServiceNodes", args, run), "Nodes",
+                          lambda entry: entry["Node"]["Node"])
+
+
+def _entry_node(entry):
+    return entry["Node"]
 
 
 def _service_name(args):

@@ -29,7 +29,7 @@ def _consistency(options):
 
 # Any server answers these itself; everything else but a stale read is the
 # leader's to answer, and a follower forwards it there.
-ANSWERED_LOCALLY = frozenset({"Status.Leader", "Status.Peers"})
+ANSWERED_LOCALLY = frozenset({"Status.Leader", "Status.Peers", "Coordinate.ListDatacenters"})
 # Calls that change state: never re-sent once they may have arrived.
 WRITES = frozenset(
     {

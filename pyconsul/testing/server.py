@@ -15,6 +15,7 @@ from pyconsul.core.serf.node import SerfNode
 from pyconsul.net.gossip import GossipDriver
 from pyconsul.http.api import HTTPApi
 from pyconsul.net.raft_driver import RaftDriver
+from pyconsul.server.coordinates import CoordinateEndpoints
 from pyconsul.server.endpoints import ServerEndpoints
 from pyconsul.server.event_fire import EventFireEndpoint
 from pyconsul.server.reconcile import CatalogReconciler
@@ -61,6 +62,14 @@ class InMemoryServer:
                               "id": NODE_ID, "port": "8300", "raft_vsn": "3"})
         self.lan = GossipDriver(node, self.clock)
         self.endpoints.methods.update(EventFireEndpoint(self.lan).methods())
+        self.coordinates = self.endpoints.coordinates = CoordinateEndpoints(
+            self.endpoints, self.clock, lambda: node.coordinate,
+            update_period=self.config.coordinate_update_period,
+            batch_size=self.config.coordinate_update_batch_size,
+            max_batches=self.config.coordinate_update_max_batches,
+        )
+        self.endpoints.methods.update(self.coordinates.methods())
+        self.coordinates.start()
         self.reconciler = CatalogReconciler(datacenter, self.server, self.lan, self.clock)
         self.reconciler.start()
         self.stopped = []
