@@ -6,6 +6,13 @@ agent sends identical reads that are under way at the same time to the
 servers once, and gives every caller the same answer: 5,000 blocking
 watchers of one service cost the servers one query, and their answer is
 rendered once (the HTTP layer recognises the shared reply).
+
+Only blocking and stale reads are shared. A read that joins one already
+under way may get an answer from before it was asked: a blocking read
+promises no more than an index past its own, and a stale read no freshness
+at all, but a plain or ``?consistent`` read must see every write that
+finished before it started (a client that writes and then reads expects its
+write back).
 """
 
 from twisted.internet.defer import Deferred
@@ -25,6 +32,12 @@ def _key(method, args):
     return method, repr(args)
 
 
+def _may_be_older(args):
+    """Whether the caller accepts an answer older than its question."""
+    options = args.get("QueryOptions") or {}
+    return bool(options.get("MinQueryIndex") or options.get("AllowStale"))
+
+
 class SharedReads:
     """Wraps an RPC router: same interface, identical reads in flight shared."""
 
@@ -35,7 +48,7 @@ class SharedReads:
         self.upstream_calls = 0  # for tests and benchmarks
 
     def call(self, method, args):
-        if method not in SHAREABLE:
+        if method not in SHAREABLE or not _may_be_older(args):
             return self.rpc.call(method, args)
         key = _key(method, args)
         waiting = Deferred()

@@ -38,8 +38,25 @@ class SharedReadsTests(SynchronousTestCase):
         self.shared.call("Catalog.Register", {"Node": "n"})
         self.assertEqual(len(self.rpc.calls), 2)
 
+    def test_plain_and_consistent_reads_are_never_shared(self):
+        # Each must see the writes finished before it was asked, which a
+        # read already under way may not have.
+        for options in ({}, {"RequireConsistent": True}, {"MinQueryIndex": 0}):
+            self.shared.call("KVS.Get", {"Key": "k", "QueryOptions": options})
+            self.shared.call("KVS.Get", {"Key": "k", "QueryOptions": options})
+        self.shared.call("KVS.Get", {"Key": "k"})
+        self.assertEqual(len(self.rpc.calls), 7)
+
+    def test_stale_reads_are_shared(self):
+        stale = {"Key": "k", "QueryOptions": {"AllowStale": True}}
+        waiting = [self.shared.call("KVS.Get", stale) for _ in range(3)]
+        self.assertEqual(len(self.rpc.calls), 1)
+        self.rpc.calls[0][2].callback({"Index": 3, "Entries": []})
+        self.assertEqual(len({id(self.successResultOf(d)) for d in waiting}), 1)
+
     def test_a_failure_reaches_every_caller(self):
-        waiting = [self.shared.call("KVS.Get", {"Key": "k"}) for _ in range(3)]
+        waiting = [self.shared.call("KVS.Get", {"Key": "k", "QueryOptions": {"MinQueryIndex": 2}})
+                   for _ in range(3)]
         self.rpc.calls[0][2].errback(RPCError("No cluster leader"))
         for d in waiting:
             self.assertEqual(str(self.failureResultOf(d, RPCError).value), "No cluster leader")
