@@ -52,6 +52,7 @@ COMMANDS = {
     "maint": CommandEntry("pyconsul.cli.maint", "Puts the node or one of its services in maintenance mode"),
     "members": CommandEntry("pyconsul.cli.members", "Lists the members of the cluster"),
     "reload": CommandEntry("pyconsul.cli.reload", "Makes the agent re-read its configuration files"),
+    "rtt": CommandEntry("pyconsul.cli.rtt", "Estimates network round trip time between nodes"),
     "services": CommandEntry("pyconsul.cli.services", "Registers and deregisters services of the local agent",
                              "services_group"),
     "template": CommandEntry("pyconsul.cli.template", "Renders files from the KV store with confd's templates"),

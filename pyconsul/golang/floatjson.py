@@ -13,7 +13,35 @@ UnsupportedValueError.
 import math
 from decimal import Decimal
 
+from pyconsul.golang import gostruct as go
 from pyconsul.golang import json as go_json
+from pyconsul.golang.errors import GoError
+
+
+class Float64:
+    """float64 for the ``gostruct`` decoder: a JSON number within float64's
+    range (Go's error names the number otherwise)."""
+
+    name = "float64"
+    zero = 0.0
+
+    def decode(self, state, value, existing):
+        if value is None:
+            return go.SKIP
+        if not isinstance(value, go.Number):
+            return state.mismatch(value, self.name)
+        try:
+            return go_json.float64_number(value)
+        except GoError:
+            return state.mismatch(value, self.name, number_literal=True)
+
+
+FLOAT64 = Float64()
+# coordinate.Coordinate (Serf's), as Consul's JSON carries it.
+COORDINATE = go.Struct("Coordinate", "coordinate.Coordinate", [
+    go.Field("Vec", go.Slice(FLOAT64)), go.Field("Error", FLOAT64), go.Field("Adjustment", FLOAT64),
+    go.Field("Height", FLOAT64),
+], pointer=True)
 
 
 def format_float64(value: float) -> str:

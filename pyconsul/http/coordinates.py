@@ -18,33 +18,11 @@ float64s (``0.00001``, not ``1e-05``).
 
 from pyconsul.golang import floatjson
 from pyconsul.golang import gostruct as go
-from pyconsul.golang import json as go_json
+from pyconsul.golang.floatjson import COORDINATE
 from pyconsul.http.request import BadRequest
 from pyconsul.http.response import empty_body, error_body
 
 
-class Float64:
-    """float64 for the gostruct decoder (a number, within float64's range)."""
-
-    name = "float64"
-    zero = 0.0
-
-    def decode(self, state, value, existing):
-        if value is None:
-            return go.SKIP
-        if not isinstance(value, go.Number):
-            return state.mismatch(value, self.name)
-        try:
-            return go_json.float64_number(value)
-        except Exception:
-            return state.mismatch(value, self.name, number_literal=True)
-
-
-FLOAT64 = Float64()
-COORDINATE = go.Struct("Coordinate", "coordinate.Coordinate", [
-    go.Field("Vec", go.Slice(FLOAT64)), go.Field("Error", FLOAT64), go.Field("Adjustment", FLOAT64),
-    go.Field("Height", FLOAT64),
-], pointer=True)
 UPDATE_REQUEST = go.Struct("CoordinateUpdateRequest", "structs.CoordinateUpdateRequest", [
     go.Field("Datacenter", go.String()), go.Field("Node", go.String()), go.Field("Segment", go.String()),
     go.Field("Coord", COORDINATE), go.Field("Token", go.String()),
