@@ -19,7 +19,8 @@ either given to the constructor or found on the ServerEndpoints:
 
 - ``sort_by_distance(source, nodes)``: sorts ``nodes`` (CheckServiceNodes)
   by network distance from ``source`` (a QuerySource); returns the sorted
-  list, or None having sorted in place. Without one, nothing is sorted.
+  list, or None having sorted in place. Without one, the network
+  coordinates in the state store sort them (``pyconsul.server.coordinates``).
 - ``datacenters_by_distance()``: the other datacenters' names, nearest
   first. Without one, no other datacenter is known.
 - ``forward_datacenter(dc, method, args)``: a Deferred of the reply of
@@ -33,6 +34,7 @@ from twisted.internet.defer import maybeDeferred, succeed
 
 from pyconsul.golang import duration
 from pyconsul.logs import Logger
+from pyconsul.server.coordinates import sort_by_distance as sort_by_coordinates
 from pyconsul.server.errors import NoPathToDatacenter, RPCError
 from pyconsul.state import commands
 from pyconsul.state.queries import CREATE, DELETE, QUERY_NOT_FOUND, UPDATE, QueryError, query_record
@@ -238,7 +240,14 @@ class PreparedQueryEndpoints:
     # -- collaborators, found when needed ------------------------------------------
 
     def _sort_by_distance(self):
-        return self._sort or getattr(self.endpoints, "sort_by_distance", None)
+        sort = self._sort or getattr(self.endpoints, "sort_by_distance", None)
+        if sort is not None:
+            return sort
+        store, datacenter = self.endpoints.store, self.endpoints.datacenter
+        if getattr(store, "coordinates", None) is None:
+            return None
+        return lambda source, nodes: sort_by_coordinates(store.coordinates, source, datacenter, nodes,
+                                                         lambda entry: entry["Node"]["Node"])
 
     def _other_datacenters(self):
         find = self._datacenters or getattr(self.endpoints, "datacenters_by_distance", None)

@@ -12,6 +12,7 @@ from twisted.internet.defer import fail, succeed
 from twisted.trial.unittest import SynchronousTestCase
 
 from pyconsul.server.errors import RPCError
+from pyconsul.state import commands
 from pyconsul.server.queries import failover_targets, filter_ignore, go_uuid, tag_filter
 from pyconsul.state.queries import is_uuid, query_record
 from pyconsul.testing.server import InMemoryServer
@@ -306,6 +307,31 @@ class NearTests(ExecuteTests):
     def test_the_limit_comes_after_the_sort(self):
         self.create(Name="web", Service={"Service": "web"})
         self.assertEqual(self.order(self.execute("web", Source={"Node": "x"}, Limit=1)), ["c"])
+
+
+class CoordinateSortTests(ExecuteTests):
+    """Without a hook, the coordinates in the state store sort the answer."""
+
+    def coordinates(self, **positions):
+        updates = [{"Node": node, "Segment": "", "Coord": {"Vec": [x] + [0.0] * 7, "Error": 0.1,
+                                                            "Adjustment": 0.0, "Height": 0.00001}}
+                   for node, x in positions.items()]
+        d = self.agent.server.apply(commands.coordinate_batch_update(updates))
+        self.agent.advance()
+        self.successResultOf(d)
+
+    def test_nearest_first(self):
+        self.coordinates(a=0.0, b=0.03, c=0.01)
+        self.create(Name="web", Service={"Service": "web"})
+        for _ in range(5):
+            reply = self.execute("web", Source={"Node": "a", "Datacenter": "dc1"})
+            self.assertEqual([e["Node"]["Node"] for e in reply["Nodes"]], ["a", "c", "b"])
+
+    def test_a_source_without_a_coordinate_leaves_the_shuffle(self):
+        self.create(Name="web", Service={"Service": "web"})
+        orders = {tuple(e["Node"]["Node"] for e in self.execute("web", Source={"Node": "zz"})["Nodes"])
+                  for _ in range(20)}
+        self.assertGreater(len(orders), 1)
 
 
 class FailoverTests(QueryServerTestCase):
