@@ -235,7 +235,10 @@ class Submatcher:
         tree = ("capture", 0, parser.parse())
         self.groups = parser.captures + 1
         compiler = _Compiler()
-        entry, holes = compiler.compile(tree)
+        try:
+            entry, holes = compiler.compile(tree)
+        except RecursionError:
+            raise RegexError(go_regex.ERR_TOO_LARGE, "") from None
         compiler.patch(holes, compiler.emit("match"))
         self.program = [tuple(instruction) for instruction in compiler.program]
         self.start = entry
