@@ -135,7 +135,8 @@ class NodeTests(BrowserTestCase):
         expect(page.locator("#node-checks + div .check")).to_have_count(2)
         expect(page.locator("#node-services + div tr[data-service]")).to_have_count(2)
         expect(page.locator(f'tr[data-session="{session}"] td[data-label="Name"]')).to_have_text("deploy-lock")
-        # No coordinates from this agent (GET /v1/coordinate/nodes is a 404): no round-trip times.
+        # One node: no other node to be far from, so no round-trip times (an
+        # agent without coordinates answers 404: nothing either).
         expect(page.locator("#node-rtt")).to_be_hidden()
         self.screenshot(page, "node")
 
