@@ -38,7 +38,17 @@ NUMBER = "a number"
 # Service and check definitions: read by pyconsul.agent.definitions, not here.
 DEFINITION_KEYS = ("service", "services", "check", "checks")
 
-PORTS = {"http": -1, "dns": -1, "server": 1, "serf_lan": 1, "serf_wan": 1}  # key: lowest allowed
+PORTS = {"http": -1, "dns": -1, "server": 1, "serf_lan": 1, "serf_wan": -1}  # key: lowest allowed
+
+# The timings of Consul's gossip_lan and gossip_wan blocks.
+GOSSIP_KEYS = {
+    "gossip_interval": DURATION,
+    "gossip_nodes": INT,
+    "probe_interval": DURATION,
+    "probe_timeout": DURATION,
+    "suspicion_mult": INT,
+    "retransmit_mult": INT,
+}
 
 # Implemented keys and their JSON types. Nested objects list their own keys.
 KEYS = {
@@ -54,6 +64,10 @@ KEYS = {
     "advertise_addr": STR,
     "retry_join": STR_LIST,
     "start_join": STR_LIST,
+    # Servers also gossip in the WAN pool with the servers of every datacenter.
+    "advertise_addr_wan": STR,
+    "retry_join_wan": STR_LIST,
+    "start_join_wan": STR_LIST,
     "log_level": STR,
     "leave_on_terminate": BOOL,
     "skip_leave_on_interrupt": BOOL,
@@ -90,15 +104,9 @@ KEYS = {
         "use_cache": BOOL,
         "cache_max_age": DURATION_OR_ZERO,
     },
-    # memberlist's timings for the LAN pool (Consul's gossip_lan block).
-    "gossip_lan": {
-        "gossip_interval": DURATION,
-        "gossip_nodes": INT,
-        "probe_interval": DURATION,
-        "probe_timeout": DURATION,
-        "suspicion_mult": INT,
-        "retransmit_mult": INT,
-    },
+    # memberlist's timings for the LAN and WAN pools.
+    "gossip_lan": GOSSIP_KEYS,
+    "gossip_wan": GOSSIP_KEYS,
     # Consul's watches, each read by pyconsul.watch.spec.parse_agent_watch.
     "watches": OBJECT_LIST,
     # Network coordinates. The "consul" block and the sync_coordinate keys
@@ -120,30 +128,27 @@ CONSUL_ONLY_KEYS = frozenset(
     acl acl_agent_master_token acl_agent_token acl_datacenter acl_default_policy
     acl_down_policy acl_enable_key_list_policy acl_enforce_version_8
     acl_master_token acl_replication_token acl_token acl_ttl addresses
-    advertise_addr_ipv4 advertise_addr_ipv6 advertise_addr_wan
-    advertise_addr_wan_ipv4 advertise_addr_wan_ipv6 advertise_reconnect_timeout
-    audit auto_config auto_encrypt auto_reload_config autopilot
-    ca_file ca_path cert_file cloud config_entries connect default_query_time
-    disable_anonymous_signature disable_host_node_id
-    disable_http_unprintable_char_filter disable_keyring_file
-    disable_remote_exec disable_update_check discard_check_output
-    discovery_max_stale enable_acl_replication
+    advertise_addr_ipv4 advertise_addr_ipv6 advertise_addr_wan_ipv4
+    advertise_addr_wan_ipv6 advertise_reconnect_timeout audit auto_config
+    auto_encrypt auto_reload_config autopilot ca_file ca_path cert_file cloud
+    config_entries connect default_query_time disable_anonymous_signature
+    disable_host_node_id disable_http_unprintable_char_filter
+    disable_keyring_file disable_remote_exec disable_update_check
+    discard_check_output discovery_max_stale enable_acl_replication
     enable_agent_tls_for_checks enable_central_service_config enable_debug
-    enable_syslog
-    encrypt_verify_incoming encrypt_verify_outgoing experiments
-    gossip_wan http_config key_file license_path locality log_file log_json
+    enable_syslog encrypt_verify_incoming encrypt_verify_outgoing experiments
+    http_config key_file license_path locality log_file log_json
     log_rotate_bytes log_rotate_duration log_rotate_max_files max_query_time
     peering pid_file primary_datacenter primary_gateways
     primary_gateways_interval raft_boltdb raft_logstore raft_protocol
     raft_snapshot_interval read_replica reconnect_timeout reconnect_timeout_wan
-    rejoin_after_leave reporting retry_interval
-    retry_interval_wan retry_join_wan retry_max retry_max_wan rpc segment
-    segments serf_lan serf_lan_allowed_cidrs serf_wan serf_wan_allowed_cidrs
-    server_name session_ttl_min start_join_wan
-    syslog_facility telemetry tls tls_cipher_suites tls_min_version
-    tls_prefer_server_cipher_suites translate_wan_addrs
-    ui_dir unix_sockets verify_incoming verify_incoming_https
-    verify_incoming_rpc verify_outgoing verify_server_hostname xds
+    rejoin_after_leave reporting retry_interval retry_interval_wan retry_max
+    retry_max_wan rpc segment segments serf_lan serf_lan_allowed_cidrs serf_wan
+    serf_wan_allowed_cidrs server_name session_ttl_min syslog_facility telemetry
+    tls tls_cipher_suites tls_min_version tls_prefer_server_cipher_suites
+    translate_wan_addrs ui_dir unix_sockets verify_incoming
+    verify_incoming_https verify_incoming_rpc verify_outgoing
+    verify_server_hostname xds
     """.split()
 )
 CONSUL_ONLY_SUBKEYS = {
@@ -284,8 +289,14 @@ class AgentConfig:
     kv_max_value_size: int = attr.ib()
     raft_snapshot_threshold: int = attr.ib()
     raft_trailing_logs: int = attr.ib()
-    # gossip_lan overrides, in seconds for durations: {} keeps the defaults.
+    # gossip_lan/gossip_wan overrides, in seconds for durations: {} keeps the defaults.
     gossip_lan: dict = attr.ib(factory=dict)
+    gossip_wan: dict = attr.ib(factory=dict)
+    # The WAN pool (servers only): the address other datacenters' servers
+    # reach this one by (default: advertise_addr), and whom to join there.
+    advertise_addr_wan: str = attr.ib(default="")
+    start_join_wan: tuple = attr.ib(default=())
+    retry_join_wan: tuple = attr.ib(default=())
     fault_injection: bool = attr.ib(default=False)
     txn_max_req_len: int = attr.ib(default=512 * 1024)
     node_meta: dict = attr.ib(factory=dict)
@@ -538,7 +549,7 @@ def _finish(merged, dev, hostname, origin):
             allowed = "1 to 65535" + (", or -1 to disable" if lowest == -1 else "")
             fail("ports." + name, "must be a port number from %s, not %d" % (allowed, port))
 
-    for key in ("bind_addr", "advertise_addr"):
+    for key in ("bind_addr", "advertise_addr", "advertise_addr_wan"):
         if key in merged:
             _check_ip(merged[key], key, fail)
     client_addrs = tuple(merged["client_addr"].split())
@@ -558,9 +569,13 @@ def _finish(merged, dev, hostname, origin):
         fail("bootstrap_expect", "cannot be used with bootstrap")
     if (merged["bootstrap"] or merged["bootstrap_expect"]) and not merged["server"]:
         fail("bootstrap" if merged["bootstrap"] else "bootstrap_expect", "needs server mode (-server)")
-    for key, value in merged.get("gossip_lan", {}).items():
-        if isinstance(value, int) and value < 1:
-            fail("gossip_lan." + key, "must be at least 1")
+    for pool in ("gossip_lan", "gossip_wan"):
+        for key, value in merged.get(pool, {}).items():
+            if isinstance(value, int) and value < 1:
+                fail(pool + "." + key, "must be at least 1")
+    for key in ("start_join_wan", "retry_join_wan"):
+        if merged.get(key) and not merged["server"]:
+            fail(key, "needs server mode (-server): only servers are in the WAN pool")
     if merged.get("encrypt") is not None:
         _check_key(merged["encrypt"], fail)
     value_size = merged["limits"]["kv_max_value_size"]
@@ -660,13 +675,19 @@ def _finish(merged, dev, hostname, origin):
         sync_coordinate_rate_target=float(merged["sync_coordinate_rate_target"]),
         ui_enabled=merged["ui_config"].get("enabled", False),
         ui_content_path=ui_content_path,
-        gossip_lan={
-            key: duration.parse_duration(value) / duration.SECOND
-            if KEYS["gossip_lan"][key] == DURATION
-            else value
-            for key, value in merged.get("gossip_lan", {}).items()
-        },
+        gossip_lan=_gossip_timings(merged.get("gossip_lan", {})),
+        gossip_wan=_gossip_timings(merged.get("gossip_wan", {})),
+        advertise_addr_wan=merged.get("advertise_addr_wan") or advertise,
+        start_join_wan=tuple(merged.get("start_join_wan", ())),
+        retry_join_wan=tuple(merged.get("retry_join_wan", ())),
     )
+
+
+def _gossip_timings(block):
+    return {
+        key: duration.parse_duration(value) / duration.SECOND if GOSSIP_KEYS[key] == DURATION else value
+        for key, value in block.items()
+    }
 
 
 def _watches(entries, http_port, fail):
@@ -873,6 +894,12 @@ AGENT_FLAGS = (
     AgentFlag("serf-wan-port", INT, "ports.serf_wan", "WAN gossip port."),
     AgentFlag("join", STR_LIST, "start_join", "Address of an agent to join at start (repeatable)."),
     AgentFlag("retry-join", STR_LIST, "retry_join", "Address to join, retried until it works (repeatable)."),
+    AgentFlag("advertise-wan", STR, "advertise_addr_wan",
+              "Address the servers of other datacenters should use to reach this server."),
+    AgentFlag("join-wan", STR_LIST, "start_join_wan",
+              "Address of a server of another datacenter to join in the WAN pool at start (repeatable)."),
+    AgentFlag("retry-join-wan", STR_LIST, "retry_join_wan",
+              "Address to join in the WAN pool, retried until it works (repeatable)."),
     AgentFlag("encrypt", STR, "encrypt", "Gossip encryption key (base64 of 32 bytes)."),
     AgentFlag("log-level", STR, "log_level", "trace, debug, info, warn or error."),
     AgentFlag("node-meta", STR_LIST, None, "Node metadata as key:value (repeatable)."),

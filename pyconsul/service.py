@@ -55,19 +55,21 @@ class ListeningService(Service):
 
 
 class GossipService(Service):
-    """The LAN gossip pool's UDP and TCP ports."""
+    """A gossip pool's UDP and TCP ports (the LAN's, or a server's WAN's)."""
 
-    def __init__(self, driver, interface, port):
+    def __init__(self, driver, interface, port, pool="LAN"):
         self.driver = driver
         self.interface = interface
         self.port = port
+        self.pool = pool
 
     def startService(self):
         try:
             self.driver.start(self.interface, self.port)
         except CannotListenError as e:
+            what = "gossip" if self.pool == "LAN" else "WAN gossip"
             raise StartError(
-                "cannot listen for gossip on %s:%d: %s" % (self.interface, self.port, e.socketError)
+                "cannot listen for %s on %s:%d: %s" % (what, self.interface, self.port, e.socketError)
             )
         super().startService()
 
@@ -77,14 +79,17 @@ class GossipService(Service):
 
 
 class JoinService(Service):
-    """``-join`` once at start; ``-retry-join`` until it works, backing off."""
+    """``-join`` once at start; ``-retry-join`` until it works, backing off
+    (with ``wan``, ``-join-wan`` and ``-retry-join-wan``)."""
 
     log = Logger()
     FIRST_RETRY = 1.0
     MAX_RETRY = 30.0  # Consul's retry_interval
 
-    def __init__(self, agent, clock, start_join=(), retry_join=()):
+    def __init__(self, agent, clock, start_join=(), retry_join=(), wan=False):
         self.agent = agent
+        self.pool = "WAN" if wan else "LAN"
+        self._join = (lambda addresses: agent.join(addresses, wan=True)) if wan else agent.join
         self.clock = clock
         self.start_join = list(start_join)
         self.retry_join = list(retry_join)
@@ -94,27 +99,28 @@ class JoinService(Service):
     def startService(self):
         super().startService()
         if self.start_join:
-            d = self.agent.join(self.start_join)
+            d = self._join(self.start_join)
             d.addCallbacks(self._joined, self._start_join_failed)
         if self.retry_join:
             self._attempt()
 
     def _joined(self, count):
-        self.log.info("Join completed: contacted {count} nodes", count=count)
+        self.log.info("Join completed ({pool}): contacted {count} nodes", pool=self.pool, count=count)
 
     def _start_join_failed(self, failure):
-        self.log.error("Join failed: {error}", error=failure.value)
+        self.log.error("Join failed ({pool}): {error}", pool=self.pool, error=failure.value)
 
     def _attempt(self):
         self._retry = None
-        d = self.agent.join(self.retry_join)
+        d = self._join(self.retry_join)
         d.addCallbacks(self._joined, self._retry_later)
 
     def _retry_later(self, failure):
         if not self.running:
             return
         self.log.warn(
-            "Join failed: {error}; retrying in {delay:.0f} s", error=failure.value, delay=self._delay
+            "Join failed ({pool}): {error}; retrying in {delay:.0f} s", pool=self.pool, error=failure.value,
+            delay=self._delay,
         )
         self._retry = self.clock.callLater(self._delay, self._attempt)
         self._delay = min(self._delay * 2, self.MAX_RETRY)
@@ -202,6 +208,8 @@ class AgentService(MultiService):
         extras=(),
         on_stopped=None,
         reload=None,
+        wan_gossip=None,
+        wan_joiner=None,
     ):
         super().__init__()
         self.config = config
@@ -209,7 +217,9 @@ class AgentService(MultiService):
         self.agent = agent
         self.server = server
         self.gossip = gossip
+        self.wan_gossip = wan_gossip  # a server's WAN pool
         self.joiner = joiner
+        self.wan_joiner = wan_joiner
         self.pools = list(pools)
         self.listeners = list(listeners)
         # Started last, stopped first: parts that use everything above.
@@ -222,7 +232,7 @@ class AgentService(MultiService):
         self.stop_reason = None
         self._forced = False  # a second signal: stop without leaving
         self._leaving = None  # the leave being waited for, while it is
-        for child in [*self.pools, gossip, *self.listeners, joiner, *self.extras]:
+        for child in [*self.pools, gossip, wan_gossip, *self.listeners, joiner, wan_joiner, *self.extras]:
             if child is not None:
                 child.setServiceParent(self)
 
@@ -240,7 +250,7 @@ class AgentService(MultiService):
             self.server.start()
         started = []
         try:
-            for child in [self.gossip, *self.listeners]:
+            for child in [self.gossip, self.wan_gossip, *self.listeners]:
                 if child is not None:
                     child.startService()
                     started.append(child)
@@ -251,8 +261,9 @@ class AgentService(MultiService):
             raise SystemExit("pyconsul: %s" % error)
         for extra in self.extras:
             extra.startService()
-        if self.joiner is not None:
-            self.joiner.startService()
+        for joiner in (self.joiner, self.wan_joiner):
+            if joiner is not None:
+                joiner.startService()
 
     def take_signals(self, reactor):
         """Handle SIGINT, SIGTERM and SIGHUP as Consul does. Called once the
@@ -331,12 +342,13 @@ class AgentService(MultiService):
                 pass  # a second signal: stop now
             finally:
                 self._leaving = None
-        if self.joiner is not None and self.joiner.running:
-            self.joiner.stopService()
+        for joiner in (self.joiner, self.wan_joiner):
+            if joiner is not None and joiner.running:
+                joiner.stopService()
         for extra in reversed(self.extras):
             if extra.running:
                 yield maybeDeferred(extra.stopService)
-        for child in [*reversed(self.listeners), self.gossip]:
+        for child in [*reversed(self.listeners), self.wan_gossip, self.gossip]:
             if child is not None and child.running:
                 yield maybeDeferred(child.stopService)
         if self.server is not None:

@@ -163,6 +163,8 @@ def build_agent(config, reactor, flag_values=None):
         lock.acquire()
     faults = Faults() if config.fault_injection else NO_FAULTS
     lan = _build_gossip(config, reactor, faults)
+    # Servers also gossip with the servers of every datacenter (-1 turns it off).
+    wan = _build_gossip(config, reactor, faults, wan=True) if config.server and config.ports.serf_wan != -1 else None
     pool = RPCClientPool(reactor, faults=faults, bind_address=config.bind_addr)
     server = endpoints = None
     pools, listeners, extras = [], [], []
@@ -175,9 +177,10 @@ def build_agent(config, reactor, flag_values=None):
             pool=pool,
             node_name=lambda node_id: _node_name(lan, node_id),
             datacenter=config.datacenter,
+            wan=wan,
         )
         endpoints.methods.update(EventFireEndpoint(lan).methods())
-        # Network coordinates; the WAN pool plugs in with endpoints.coordinates.set_wan(...).
+        # Network coordinates (the WAN pool's for Coordinate.ListDatacenters).
         endpoints.coordinates = CoordinateEndpoints(
             endpoints, reactor, lambda: lan.node.coordinate,
             update_period=config.coordinate_update_period,
@@ -185,6 +188,8 @@ def build_agent(config, reactor, flag_values=None):
             max_batches=config.coordinate_update_max_batches,
         )
         endpoints.methods.update(endpoints.coordinates.methods())
+        if wan is not None:
+            endpoints.coordinates.set_wan(lambda: (wan.members(), wan.node.cached_coordinate))
         extras.append(CallbackService(endpoints.coordinates.start, endpoints.coordinates.stop))
         mux = MuxFactory({RPC_CONSUL: lambda: RPCServerProtocol(endpoints.call), RPC_RAFT: transport.inbound})
         listeners.append(_listener("server RPC", reactor, config.bind_addr, config.ports.server, mux))
@@ -207,7 +212,7 @@ def build_agent(config, reactor, flag_values=None):
     # The watches read the agent's own HTTP API: started after it listens.
     watches = AgentWatches(reactor, api_address(config), config.watches)
     reload = _reloader(flag_values, local_agent, watches) if flag_values is not None else None
-    agent = Agent(config, lan, server, shutdown=reactor.stop, rpc=rpc, clock=reactor, local=local_agent)
+    agent = Agent(config, lan, server, shutdown=reactor.stop, rpc=rpc, clock=reactor, local=local_agent, wan=wan)
     agent_cache = AgentCache(rpc, reactor, random.Random())
     extras.append(CallbackService(lambda: None, agent_cache.stop))
     coordinate_sender = CoordinateSender(config, lan, rpc, reactor, random.Random())
@@ -238,9 +243,12 @@ def build_agent(config, reactor, flag_values=None):
         agent=agent,
         server=server,
         gossip=GossipService(lan, config.bind_addr, config.ports.serf_lan),
+        wan_gossip=GossipService(wan, config.bind_addr, config.ports.serf_wan, "WAN") if wan is not None else None,
         listeners=listeners,
         pools=pools,
         joiner=JoinService(agent, reactor, config.start_join, config.retry_join),
+        wan_joiner=JoinService(agent, reactor, config.start_join_wan, config.retry_join_wan, wan=True)
+        if wan is not None else None,
         extras=extras,
         on_stopped=lock.release if lock else None,
         reload=reload,
@@ -291,7 +299,9 @@ def _listener(what, reactor, address, port, factory):
     )
 
 
-def _build_gossip(config, reactor, faults):
+def _build_gossip(config, reactor, faults, wan=False):
+    """The LAN pool's gossip, or with ``wan`` the WAN pool's (servers only:
+    named node.datacenter, the WAN timings, the same tags and key)."""
     tags = consul_tags(
         server=config.server,
         datacenter=config.datacenter,
@@ -305,18 +315,23 @@ def _build_gossip(config, reactor, faults):
     keyring = None
     if config.encrypt:
         keyring = Keyring.from_base64([config.encrypt])
+    if wan:
+        name = "%s.%s" % (config.node_name, config.datacenter)
+        address = (config.advertise_addr_wan, config.ports.serf_wan)
+        timings, overrides = SwimConfig.wan(), config.gossip_wan
+    else:
+        name, address = config.node_name, (config.advertise_addr, config.ports.serf_lan)
+        timings, overrides = SwimConfig.lan(), config.gossip_lan
     node = SerfNode(
-        config.node_name,
-        (config.advertise_addr, config.ports.serf_lan),
+        name,
+        address,
         rng=random.Random(),
         now=reactor.seconds(),
         tags=tags,
         coordinates=not config.disable_coordinates,
-        swim_config=attrs.evolve(
-            SwimConfig.local() if config.dev else SwimConfig.lan(), **config.gossip_lan
-        ),
+        swim_config=attrs.evolve(SwimConfig.local() if config.dev else timings, **overrides),
     )
-    return GossipDriver(node, reactor, keyring=keyring, pool="LAN", faults=faults)
+    return GossipDriver(node, reactor, keyring=keyring, pool="WAN" if wan else "LAN", faults=faults)
 
 
 def _build_server(config, reactor, faults):

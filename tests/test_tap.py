@@ -75,10 +75,11 @@ class ServiceTests(SynchronousTestCase):
         service, reactor = self.make("--dev", "--http-port", "18500", "--client", "127.0.0.5")
         service.startService()
         listening = {port: interface for port, _, _, interface in reactor.tcpServers}
-        # Gossip and server RPC on the bind address; HTTP and DNS on the client one.
-        self.assertEqual(listening, {8301: "127.0.0.1", 8300: "127.0.0.1", 18500: "127.0.0.5", 8600: "127.0.0.5"})
+        # Gossip (LAN and WAN) and server RPC on the bind address; HTTP and DNS on the client one.
+        self.assertEqual(listening, {8301: "127.0.0.1", 8302: "127.0.0.1", 8300: "127.0.0.1", 18500: "127.0.0.5",
+                                     8600: "127.0.0.5"})
         udp = {port: interface for port, _, interface in reactor.udpServers}
-        self.assertEqual(udp, {8301: "127.0.0.1", 8600: "127.0.0.5"})
+        self.assertEqual(udp, {8301: "127.0.0.1", 8302: "127.0.0.1", 8600: "127.0.0.5"})
         reactor.advance(0.2)
         self.assertTrue(service.server.driver.is_leader)
         d = ensureDeferred(_stop(service))
@@ -87,8 +88,19 @@ class ServiceTests(SynchronousTestCase):
     def test_http_and_dns_can_be_disabled(self):
         service, reactor = self.make("--dev", "--http-port", "-1", "--dns-port", "-1")
         service.startService()
-        self.assertEqual(sorted(port for port, *_ in reactor.tcpServers), [8300, 8301])
-        self.assertEqual([port for port, *_ in reactor.udpServers], [8301])
+        self.assertEqual(sorted(port for port, *_ in reactor.tcpServers), [8300, 8301, 8302])
+        self.assertEqual(sorted(port for port, *_ in reactor.udpServers), [8301, 8302])
+        self.successResultOf(ensureDeferred(_stop(service)))
+
+    def test_the_wan_pool_can_be_disabled_and_clients_have_none(self):
+        service, reactor = self.make("--dev", "--http-port", "-1", "--dns-port", "-1", "--serf-wan-port", "-1")
+        service.startService()
+        self.assertEqual(sorted(port for port, *_ in reactor.udpServers), [8301])
+        self.successResultOf(ensureDeferred(_stop(service)))
+        service, reactor = self.make("--data-dir", self.mktemp(), "--http-port", "-1", "--dns-port", "-1")
+        service.startService()
+        self.assertEqual(sorted(port for port, *_ in reactor.udpServers), [8301])
+        self.assertIsNone(service.wan_gossip)
         self.successResultOf(ensureDeferred(_stop(service)))
 
     def test_dns_listens_on_every_client_address(self):

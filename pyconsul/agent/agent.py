@@ -37,6 +37,10 @@ def member_json(member):
     }
 
 
+class NotAServer(Exception):
+    """A WAN pool operation on a client agent."""
+
+
 class UnknownMember(Exception):
     def __init__(self, name):
         super().__init__("agent: No node found with name '%s'" % name)
@@ -50,10 +54,11 @@ RAFT_LEAVE_TIMEOUT = 10.0
 class Agent:
     log = Logger()
 
-    def __init__(self, config, lan, server=None, shutdown=None, rpc=None, clock=None, local=None):
+    def __init__(self, config, lan, server=None, shutdown=None, rpc=None, clock=None, local=None, wan=None):
         self.config = config
         self.local = local  # LocalAgent: this node's services and checks
         self.lan = lan  # GossipDriver of the LAN pool
+        self.wan = wan  # GossipDriver of the WAN pool, on a server
         self.server = server  # ConsulServer on a server agent
         self.rpc = rpc  # RPCRouter, to reach the leader
         self.clock = clock
@@ -61,18 +66,42 @@ class Agent:
         self.shutdown = shutdown or (lambda: None)
         self.left = False
 
-    def members(self):
-        return sorted(self.lan.members(), key=lambda m: m.name)
+    def members(self, wan=False):
+        """A pool's members by name; the WAN pool of a client has none."""
+        pool = self.wan if wan else self.lan
+        return sorted(pool.members(), key=lambda m: m.name) if pool is not None else []
 
     def local_member(self):
         return self.lan.local_member
 
-    def join(self, addresses):
-        return self.lan.join(addresses)
+    def join(self, addresses, wan=False):
+        if not wan:
+            return self.lan.join(addresses)
+        if self.wan is None:
+            return defer.fail(NotAServer("Must be a server to join WAN cluster"))
+        return self.wan.join(addresses)
 
-    def force_leave(self, name, prune=False):
+    def force_leave(self, name, prune=False, wan=False):
+        """Consul's RemoveFailedNode: the member goes from the LAN pool and,
+        on a server, from the WAN pool as name.datacenter too; with ``wan``
+        from the WAN pool alone."""
+        if wan:
+            if self.wan is None:
+                raise NotAServer("Must be a server to force-leave a WAN member")
+            self._force_leave(self.wan, name, prune)
+            return
+        self._force_leave(self.lan, name, prune)
+        if self.wan is not None:
+            suffix = "." + self.config.datacenter
+            try:
+                self.wan.force_leave(name if name.endswith(suffix) else name + suffix, prune=prune)
+            except KeyError:
+                pass  # a client, or a server the WAN pool never saw
+
+    @staticmethod
+    def _force_leave(pool, name, prune):
         try:
-            self.lan.force_leave(name, prune=prune)
+            pool.force_leave(name, prune=prune)
         except KeyError:
             raise UnknownMember(name)
 
@@ -85,7 +114,10 @@ class Agent:
         if self.left:
             return defer.succeed(None)
         self.left = True
-        d = self._leave_raft() if self.server is not None else defer.succeed(None)
+        # A server leaves the WAN pool first, then Raft, then its LAN (as Consul).
+        d = self.wan.leave() if self.wan is not None else defer.succeed(None)
+        if self.server is not None:
+            d.addCallback(lambda _: self._leave_raft())
         return d.addCallback(lambda _: self.lan.leave())
 
     @defer.inlineCallbacks
@@ -165,8 +197,11 @@ class Agent:
                 "ServerPort": config.ports.server,
                 "SerfPortLAN": config.ports.serf_lan,
                 "SerfPortWAN": config.ports.serf_wan,
+                "AdvertiseAddrWAN": config.advertise_addr_wan,
                 "RetryJoinLAN": list(config.retry_join),
                 "StartJoinAddrsLAN": list(config.start_join),
+                "RetryJoinWAN": list(config.retry_join_wan),
+                "StartJoinAddrsWAN": list(config.start_join_wan),
                 "LeaveOnTerm": config.leave_on_terminate,
                 "SkipLeaveOnInt": config.skip_leave_on_interrupt,
                 "EncryptKey": "hidden" if config.encrypt else "",
@@ -187,7 +222,7 @@ class Agent:
                 "consul": {
                     "server": str(config.server).lower(),
                     "bootstrap": str(config.bootstrap).lower(),
-                    "known_datacenters": "1",
+                    "known_datacenters": str(self._known_datacenters()),
                     "leader": str(bool(self.server and self.server.driver.is_leader)).lower(),
                     "leader_addr": leader,
                     "acl": "disabled",
@@ -201,9 +236,17 @@ class Agent:
                     "members": str(len(self.lan.members())),
                     "encrypted": str(config.encrypt is not None).lower(),
                 },
+                **({"serf_wan": {
+                    "members": str(len(self.wan.members())),
+                    "encrypted": str(config.encrypt is not None).lower(),
+                }} if self.wan is not None else {}),
             },
             "Meta": {},
         }
+
+    def _known_datacenters(self):
+        members = self.wan.members() if self.wan is not None else ()
+        return len({m.tags.get("dc") for m in members if m.tags.get("role") == "consul"} | {self.config.datacenter})
 
     def _known_servers(self):
         return sum(1 for m in self.alive_members() if m.tags.get("role") == "consul")

@@ -4,8 +4,9 @@ Every HTTP endpoint calls :meth:`RPCRouter.call`; the router checks the
 datacenter and hands the call to the server that should answer it. On a
 server agent that is its own server (which forwards to the leader when it
 must); a client agent picks one of the servers gossip knows about and moves
-on to another when one cannot be reached. Other datacenters (WAN federation)
-plug in here too, without touching the endpoints.
+on to another when one cannot be reached. A call for another datacenter
+takes the same road; the servers forward it there
+(pyconsul.server.federation).
 """
 
 import random
@@ -13,7 +14,7 @@ import random
 from twisted.internet.defer import fail
 
 from pyconsul.server.endpoints import forwarding_timeout, resendable_error
-from pyconsul.server.errors import NoPathToDatacenter, RPCError
+from pyconsul.server.errors import RPCError
 
 
 class NoServers(RPCError):
@@ -44,9 +45,8 @@ class RPCRouter:
         self.rng = rng or random.Random()
 
     def call(self, method, args):
-        datacenter = args.get("Datacenter") or self.datacenter
-        if datacenter != self.datacenter:
-            return fail(NoPathToDatacenter())
+        # A call for another datacenter goes the same way: this agent's
+        # servers forward it there over the WAN.
         if self.local_server is not None:
             return self.local_server.call(method, args)
         return self._call_a_server(method, args, tried=())

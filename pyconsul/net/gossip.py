@@ -245,7 +245,8 @@ class GossipDriver:
 
         Fails with JoinFailed (naming every error) when none did."""
         try:
-            targets = [parse_join_address(a) for a in addresses]
+            # An address without a port means this pool's own port (memberlist's BindPort).
+            targets = [parse_join_address(a, self.node.addr[1]) for a in addresses]
         except ValueError as error:
             return defer.fail(JoinFailed(str(error)))
         if not targets:

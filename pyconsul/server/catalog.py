@@ -184,7 +184,7 @@ class CatalogEndpoints:
     # -- catalog reads -----------------------------------------------------------
 
     def list_datacenters(self, args):
-        return [self.endpoints.datacenter]
+        return self.endpoints.datacenters_by_distance()
 
     def list_nodes(self, args):
         compiled = _filter(args, schemas.NODE)

@@ -13,6 +13,7 @@ from twisted.internet.task import deferLater
 from pyconsul.server.blocking import blocking_query, query_timeout_bound
 from pyconsul.server.catalog import CatalogEndpoints
 from pyconsul.server.queries import PreparedQueryEndpoints
+from pyconsul.server.federation import Federation
 from pyconsul.server.errors import BadRequest, NoClusterLeader, RPCError, RPCNotSent, RPCUnavailable
 from pyconsul.server.sessions import SessionEndpoints, SessionTimers
 from pyconsul.server.txn import TxnEndpoints
@@ -30,6 +31,8 @@ def _consistency(options):
 # Any server answers these itself; everything else but a stale read is the
 # leader's to answer, and a follower forwards it there.
 ANSWERED_LOCALLY = frozenset({"Status.Leader", "Status.Peers", "Coordinate.ListDatacenters"})
+# Answered by any server for its own datacenter, whatever the request's.
+DATACENTER_BLIND = frozenset({"Catalog.ListDatacenters", "Coordinate.ListDatacenters"})
 # Calls that change state: never re-sent once they may have arrived.
 WRITES = frozenset(
     {
@@ -65,9 +68,11 @@ def forwarding_timeout(args):
 
 
 class ServerEndpoints:
-    def __init__(self, server, clock, rng, pool=None, node_name=lambda node_id: "", datacenter="dc1"):
+    def __init__(self, server, clock, rng, pool=None, node_name=lambda node_id: "", datacenter="dc1", wan=None):
         self.server = server
         self.datacenter = datacenter
+        # Other datacenters' servers, through the WAN pool (GossipDriver or None).
+        self.federation = Federation(datacenter, wan, pool, rng, forwarding_timeout)
         self.node_name = node_name  # node ID -> node name, from gossip
         self.store = server.store
         self.clock = clock
@@ -94,6 +99,9 @@ class ServerEndpoints:
         handler = self.methods.get(method)
         if handler is None:
             return maybeDeferred(self._unknown, method)
+        datacenter = args.get("Datacenter")
+        if datacenter and datacenter != self.datacenter and method not in DATACENTER_BLIND:
+            return self.forward_datacenter(datacenter, method, args)
         if self._must_forward(method, args):
             return self._forward(method, args)
         return maybeDeferred(handler, args)
@@ -134,6 +142,14 @@ class ServerEndpoints:
             return d.addCallback(lambda _: self._forward(method, args, deadline))
 
         return self.server.wait_for_leader().addCallback(leader_known)
+
+    def forward_datacenter(self, datacenter, method, args):
+        """The call answered by a server of ``datacenter`` (Consul's forwardDC)."""
+        return self.federation.forward(datacenter, method, args, resendable_error(method))
+
+    def datacenters_by_distance(self):
+        """Every known datacenter's name, this one included, nearest first."""
+        return self.federation.datacenters()
 
     @staticmethod
     def _unknown(method):

@@ -16,10 +16,11 @@ class AgentEndpointTests(APITestCase):
                       "DelegateCur"):
             self.assertIsInstance(member[field], int)
 
-    def test_wan_members_are_refused_clearly(self):
+    def test_an_agent_without_a_wan_pool(self):
         response, content = self.request("GET", "/v1/agent/members?wan=1")
-        self.assertEqual(response.code, 400)
-        self.assertIn(b"WAN", content)
+        self.assertEqual((response.code, json.loads(content)), (200, []))
+        response, content = self.request("PUT", "/v1/agent/join/10.0.0.1?wan=1")
+        self.assertEqual((response.code, content), (500, b"Must be a server to join WAN cluster"))
 
     def test_self(self):
         _, content = self.request("GET", "/v1/agent/self")
