@@ -453,3 +453,31 @@ class WatchesConfigTests(SynchronousTestCase):
         # Without watches the HTTP API may be off.
         path = self.write("n.json", {"watches": [], "ports": {"http": -1}})
         self.assertEqual(build({}, config_files=[path], dev=True)[0].watches, ())
+
+
+class WANConfigTests(SynchronousTestCase):
+    write, data_dir, error = ConfigTests.write, ConfigTests.data_dir, ConfigTests.error
+
+    def test_the_wan_pool_from_flags_and_files(self):
+        path = self.write("wan.json", {"server": True, "retry_join_wan": ["10.1.0.1"],
+                                       "gossip_wan": {"probe_interval": "2s", "gossip_nodes": 3},
+                                       "data_dir": self.data_dir(), "advertise_addr": "10.0.0.5"})
+        config, _ = build_from_flags({"config-file": [path], "join-wan": ["10.2.0.1"],
+                                      "retry-join-wan": ["10.1.0.2"]})
+        self.assertEqual(config.start_join_wan, ("10.2.0.1",))
+        self.assertEqual(config.retry_join_wan, ("10.1.0.1", "10.1.0.2"))
+        self.assertEqual(config.gossip_wan, {"probe_interval": 2.0, "gossip_nodes": 3})
+        self.assertEqual(config.advertise_addr_wan, "10.0.0.5")  # the LAN's unless given
+        config, _ = build_from_flags({"config-file": [path], "advertise-wan": "192.0.2.7"})
+        self.assertEqual(config.advertise_addr_wan, "192.0.2.7")
+
+    def test_wan_mistakes_are_named(self):
+        self.assertIn("needs server mode", self.error({"data_dir": self.data_dir(), "start_join_wan": ["10.0.0.1"]}))
+        self.assertIn("'gossip_wan.gossip_nodes' must be at least 1",
+                      self.error({"server": True, "data_dir": self.data_dir(), "gossip_wan": {"gossip_nodes": 0}}))
+        self.assertIn("'advertise_addr_wan' must be an IP address",
+                      self.error({"server": True, "data_dir": self.data_dir(), "advertise_addr_wan": "nope"}))
+
+    def test_serf_wan_port_minus_one_turns_the_pool_off(self):
+        config, _ = build({"server": True, "data_dir": self.data_dir(), "ports": {"serf_wan": -1}})
+        self.assertEqual(config.ports.serf_wan, -1)
