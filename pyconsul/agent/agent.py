@@ -165,6 +165,11 @@ class Agent:
     def alive_members(self):
         return [m for m in self.lan.members() if m.status is MemberStatus.ALIVE]
 
+    def _lan_coordinate(self):
+        """The LAN pool's coordinate in Consul's shape (None with coordinates disabled)."""
+        coordinate = getattr(getattr(self.lan, "node", None), "coordinate", None)
+        return coordinate.to_dict() if coordinate is not None else None
+
     def self_info(self):
         """/v1/agent/self: Config, DebugConfig, Coord, Member, Stats, Meta."""
         config = self.config
@@ -207,7 +212,7 @@ class Agent:
                 "EncryptKey": "hidden" if config.encrypt else "",
                 "RaftMultiplier": config.raft_multiplier,
             },
-            "Coord": None,
+            "Coord": self._lan_coordinate(),
             "Member": member_json(self.local_member()),
             "Stats": {
                 "agent": {

@@ -2,6 +2,7 @@
 commands (join, leave, force-leave)."""
 
 from pyconsul.agent.agent import NotAServer, UnknownMember, member_json
+from pyconsul.golang import floatjson
 from pyconsul.http.request import BadRequest
 from pyconsul.http.response import empty_body, json_body
 from pyconsul.net.gossip import JoinFailed
@@ -18,7 +19,10 @@ class AgentEndpoint:
         return json_body(call.request, [member_json(m) for m in members], call.pretty)
 
     def self(self, call):
-        return json_body(call.request, self.agent.self_info(), call.pretty)
+        # Go's float formatting: Coord holds the LAN coordinate.
+        call.request.setHeader(b"content-type", b"application/json")
+        info = self.agent.self_info()
+        return (floatjson.marshal(info, "    ") if call.pretty else floatjson.marshal(info)).encode("utf-8")
 
     def join(self, call, address):
         if not address:

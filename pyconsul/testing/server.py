@@ -58,6 +58,7 @@ class InMemoryServer:
         self.config = config or build({"datacenter": datacenter, "node_id": NODE_ID}, dev=True, hostname=node_name)[0]
         # Gossip that never touches a socket: no peers, so nothing is sent.
         node = SerfNode(node_name, ("127.0.0.1", 8301), rng=self.rng, now=self.clock.seconds(),
+                        coordinates=not self.config.disable_coordinates,
                         tags={"role": "consul", "dc": datacenter, "build": "1.10.3:x", "vsn": "2",
                               "id": NODE_ID, "port": "8300", "raft_vsn": "3"})
         self.lan = GossipDriver(node, self.clock)

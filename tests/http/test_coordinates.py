@@ -107,6 +107,11 @@ class UpdateAndListTests(CoordinateAPITestCase):
         response, content = self.send("node-1", status=500, raw=b'{"Node": "node-1"}')
         self.assertEqual(content, b"invalid coordinate")
 
+    def test_agent_self_shows_the_lan_coordinate(self):
+        response, content = self.request("GET", "/v1/agent/self")
+        self.assertEqual(json.loads(content)["Coord"], json.loads(ORIGIN))
+        self.assertIn(b'"Coord":' + ORIGIN, content)  # as Go writes the numbers
+
     def test_methods(self):
         response, _ = self.request("GET", "/v1/coordinate/update")
         self.assertEqual(response.code, 405)
@@ -126,6 +131,10 @@ class DisabledTests(APITestCase):
                              ("GET", "/v1/coordinate/node/node-1"), ("PUT", "/v1/coordinate/update")):
             response, content = self.request(method, path, b"{}")
             self.assertEqual((response.code, content), (401, b"Coordinate support disabled"), path)
+
+    def test_agent_self_has_no_coordinate(self):
+        response, content = self.request("GET", "/v1/agent/self")
+        self.assertIsNone(json.loads(content)["Coord"])
 
 
 class NearTests(CoordinateAPITestCase):
