@@ -47,6 +47,7 @@ from pyconsul.net.rpc import RPCClientPool, RPCServerProtocol
 from pyconsul.server.endpoints import ServerEndpoints
 from pyconsul.server.coordinates import CoordinateEndpoints
 from pyconsul.server.event_fire import EventFireEndpoint
+from pyconsul.server.flood import WANFlooder
 from pyconsul.server.membership import ServerMembership
 from pyconsul.server.reconcile import CatalogReconciler
 from pyconsul.server.server import ConsulServer
@@ -195,6 +196,9 @@ def build_agent(config, reactor, flag_values=None):
         listeners.append(_listener("server RPC", reactor, config.bind_addr, config.ports.server, mux))
         membership = ServerMembership(config, server.driver, lan, reactor)
         extras.append(CallbackService(membership.start, membership.stop))
+        if wan is not None:
+            flooder = WANFlooder(lan, wan, config.datacenter, config.node_name, reactor)
+            extras.append(CallbackService(flooder.start, flooder.stop))
         reconciler = CatalogReconciler(config.datacenter, server, lan, reactor)
         extras.append(CallbackService(reconciler.start, reconciler.stop))
         extras.append(CallbackService(lambda: None, transport.stop))
@@ -309,6 +313,7 @@ def _build_gossip(config, reactor, faults, wan=False):
         build=build_tag(),
         server_port=config.ports.server if config.server else None,
         bootstrap_expect=config.bootstrap_expect or None,
+        wan_join_port=config.ports.serf_wan if config.server and config.ports.serf_wan != -1 and not wan else None,
     )
     if config.bootstrap:
         tags["bootstrap"] = "1"

@@ -17,17 +17,22 @@ FAST = {
 
 
 class Cluster:
-    """``size`` servers on ``prefix``.1..size, bootstrapped with -bootstrap-expect."""
+    """``size`` servers on ``prefix``.1..size, bootstrapped with -bootstrap-expect,
+    in ``datacenter``; ``args``: more options for each server."""
 
-    def __init__(self, testcase, prefix, size, **config):
+    def __init__(self, testcase, prefix, size, datacenter="dc1", args=(), **config):
         self.testcase = testcase
         self.config_path = os.path.abspath(testcase.mktemp() + ".json")
         with open(self.config_path, "w") as f:
             json.dump(dict(FAST, **config), f)
         self.servers = []
+        self.datacenter = datacenter
+        extra = list(args)
         for number in range(1, size + 1):
             args = [
                 "--server",
+                "--datacenter",
+                datacenter,
                 "--bootstrap-expect",
                 str(size),
                 "--data-dir",
@@ -39,6 +44,7 @@ class Cluster:
                 "--enable-fault-injection",
                 "--config-file",
                 self.config_path,
+                *extra,
             ]
             self.servers.append(Agent(testcase, "%s.%d" % (prefix, number), args))
 
@@ -49,8 +55,8 @@ class Cluster:
         return self
 
     def client(self, address, name="client"):
-        args = ["--data-dir", os.path.abspath(self.testcase.mktemp()), "--node", name,
-                "--retry-join", self.servers[0].address, "--config-file", self.config_path]
+        args = ["--data-dir", os.path.abspath(self.testcase.mktemp()), "--node", name, "--datacenter",
+                self.datacenter, "--retry-join", self.servers[0].address, "--config-file", self.config_path]
         return Agent(self.testcase, address, args).start()
 
     def running(self):

@@ -46,6 +46,7 @@ RAFT_PROTOCOL = "raft_vsn"
 NODE_ID = "id"
 BOOTSTRAP_EXPECT = "expect"
 SEGMENT = "segment"
+WAN_JOIN_PORT = "wan_join_port"  # a server's WAN gossip port, for its peers to flood-join it there
 
 SERVER_ROLE = "consul"
 CLIENT_ROLE = "node"
@@ -59,6 +60,7 @@ def consul_tags(
     build: str,
     server_port: Optional[int] = None,
     bootstrap_expect: Optional[int] = None,
+    wan_join_port: Optional[int] = None,
     protocol: int = 2,
     raft_protocol: int = 3,
 ) -> dict[str, str]:
@@ -79,6 +81,8 @@ def consul_tags(
         tags[RAFT_PROTOCOL] = str(raft_protocol)
         if bootstrap_expect:
             tags[BOOTSTRAP_EXPECT] = str(bootstrap_expect)
+        if wan_join_port is not None:
+            tags[WAN_JOIN_PORT] = str(wan_join_port)
     return tags
 
 

@@ -1,0 +1,171 @@
+"""Two datacenters of real processes: three servers and a client each
+(dc1 on NET.30.x, dc2 on NET.31.x), the servers joined in one WAN pool.
+
+A request with ``?dc=`` goes from the client to its servers, across the WAN
+to a server of the other datacenter, and comes back as if asked there; DNS
+names with a datacenter and prepared-query failover take the same road.
+"""
+
+import json
+import time
+import urllib.request
+
+from twisted.trial.unittest import SynchronousTestCase
+
+from tests.integration.agent import NET, wait_for
+from tests.integration.cluster import Cluster
+from tests.integration.test_dns import answers_of, dig_at
+
+FAST_WAN = {
+    "gossip_wan": {"probe_interval": "200ms", "probe_timeout": "100ms", "gossip_interval": "50ms",
+                   "suspicion_mult": 2},
+}
+
+
+def body(agent, method, path, payload=None, expect=200):
+    data = payload if isinstance(payload, (bytes, type(None))) else json.dumps(payload).encode()
+    status, content = agent.request(method, path, data)
+    assert status == expect, (method, path, status, content)
+    return json.loads(content) if content and content[:1] in b"[{tn" else content
+
+
+class TwoDatacenters:
+    """dc1 and dc2, each three servers and a client; started by setUp."""
+
+    def start_datacenters(self):
+        self.dc1 = Cluster(self, f"{NET}.30", 3, datacenter="dc1", **FAST_WAN)
+        self.dc2 = Cluster(self, f"{NET}.31", 3, datacenter="dc2",
+                           args=["--retry-join-wan", self.dc1.servers[0].address], **FAST_WAN)
+        for server in self.dc1.servers + self.dc2.servers:
+            server.start()
+        self.dc1.wait_for_leader()
+        self.dc2.wait_for_leader()
+        self.client1 = self.dc1.client(f"{NET}.30.10", "client1")
+        self.client2 = self.dc2.client(f"{NET}.31.10", "client2")
+        wait_for(lambda: self.wan_alive(self.dc1.servers[0]) == 6, 60, what="six servers alive in the WAN pool")
+        wait_for(lambda: self._knows_servers(self.client1) and self._knows_servers(self.client2), 60,
+                 what="the clients to know their servers")
+
+    def wan_alive(self, server, datacenter=None):
+        try:
+            members = body(server, "GET", "/v1/agent/members?wan=1")
+        except (AssertionError, OSError):
+            return 0
+        return sum(1 for m in members if m["Status"] == 1 and (datacenter is None or m["Tags"]["dc"] == datacenter))
+
+    @staticmethod
+    def _knows_servers(client):
+        try:
+            status, _ = client.request("GET", "/v1/catalog/nodes", timeout=2)
+        except OSError:
+            return False
+        return status == 200
+
+
+class FederationTests(TwoDatacenters, SynchronousTestCase):
+    def setUp(self):
+        self.start_datacenters()
+
+    def test_reads_writes_dns_and_failover_across_datacenters(self):
+        # Every server lists both datacenters, its own first (nearest).
+        datacenters = body(self.client2, "GET", "/v1/catalog/datacenters")
+        self.assertEqual(datacenters, ["dc2", "dc1"])
+        self.assertEqual(body(self.client1, "GET", "/v1/catalog/datacenters"), ["dc1", "dc2"])
+
+        # KV written in dc1, read through dc2's client, headers from dc1.
+        self.assertIs(body(self.client1, "PUT", "/v1/kv/shared/config", b"from-dc1"), True)
+        [entry] = body(self.client2, "GET", "/v1/kv/shared/config?dc=dc1")
+        self.assertEqual(entry["Value"], "ZnJvbS1kYzE=")
+        self.assertEqual(self.client2.request("GET", "/v1/kv/shared/config")[0], 404)  # not in dc2's own
+        status, _ = self.client2.request("PUT", "/v1/kv/written/from-dc2?dc=dc1", b"x")
+        self.assertEqual(status, 200)
+        self.assertEqual(len(body(self.client1, "GET", "/v1/kv/written/from-dc2")), 1)
+
+        # A blocking read across the WAN wakes for a write in its datacenter.
+        index = int(_header(self.client2, "/v1/kv/shared/config?dc=dc1", "X-Consul-Index"))
+        started = time.monotonic()
+        body(self.client1, "PUT", "/v1/kv/shared/config", b"changed")
+        [changed] = body(self.client2, "GET", "/v1/kv/shared/config?dc=dc1&index=%d&wait=20s" % index)
+        self.assertEqual(changed["Value"], "Y2hhbmdlZA==")
+        self.assertLess(time.monotonic() - started, 15)
+
+        # A service in dc2 is found from dc1, over HTTP and DNS.
+        web = {"Name": "web", "ID": "web2", "Port": 8080, "Check": {"TTL": "60s", "Status": "passing"}}
+        body(self.client2, "PUT", "/v1/agent/service/register", web)
+        wait_for(lambda: body(self.client1, "GET", "/v1/health/service/web?dc=dc2&passing"), 30,
+                 what="dc2's web through dc1")
+        [instance] = body(self.client1, "GET", "/v1/health/service/web?dc=dc2")
+        self.assertEqual((instance["Node"]["Node"], instance["Node"]["Datacenter"]), ("client2", "dc2"))
+        srv = answers_of(dig_at(self.client1, "web.service.dc2.consul", "SRV"))
+        self.assertEqual([(kind, data.split()[-1]) for _, kind, data in srv], [("SRV", "client2.node.dc2.consul.")])
+        a = answers_of(dig_at(self.client1, "client2.node.dc2.consul", "A"))
+        self.assertEqual([data for _, _, data in a], [self.client2.address])
+
+        # A prepared query in dc1 fails over to dc2 once dc1's instances are critical.
+        local = {"Name": "web", "ID": "web1", "Port": 8080, "Check": {"TTL": "60s", "Status": "passing"}}
+        body(self.client1, "PUT", "/v1/agent/service/register", local)
+        query = body(self.client1, "POST", "/v1/query",
+                     {"Name": "web", "Service": {"Service": "web", "OnlyPassing": True,
+                                                 "Failover": {"Datacenters": ["dc2"]}}})
+        answer = wait_for(lambda: self._executed(query["ID"], "dc1"), 30, what="dc1's own instance")
+        self.assertEqual(answer["Failovers"], 0)
+        body(self.client1, "PUT", "/v1/agent/check/fail/service:web1")
+        answer = wait_for(lambda: self._executed(query["ID"], "dc2"), 30, what="the failover to dc2")
+        self.assertEqual(answer["Failovers"], 1)
+        self.assertEqual([n["Node"]["Node"] for n in answer["Nodes"]], ["client2"])
+        srv = answers_of(dig_at(self.client1, "web.query.consul", "SRV"))
+        self.assertEqual([data.split()[-1] for _, _, data in srv], ["client2.node.dc2.consul."])
+
+        # An unknown datacenter: Consul's answer, at once.
+        started = time.monotonic()
+        status, content = self.client1.request("GET", "/v1/kv/x?dc=dc9")
+        self.assertEqual((status, content), (500, b"No path to datacenter"))
+        self.assertLess(time.monotonic() - started, 2)
+
+    def _executed(self, query_id, datacenter):
+        answer = body(self.client1, "GET", "/v1/query/%s/execute" % query_id)
+        return answer if answer["Datacenter"] == datacenter and answer["Nodes"] else None
+
+    def test_a_datacenter_whose_servers_are_all_down_fails_fast(self):
+        body(self.client1, "PUT", "/v1/kv/k", b"v")
+        self.assertEqual(len(body(self.client1, "GET", "/v1/kv/k?dc=dc1")), 1)
+        for server in self.dc2.servers:
+            server.kill()
+        for attempt in range(3):
+            started = time.monotonic()
+            status, content = self.client1.request("GET", "/v1/kv/k?dc=dc2", timeout=30)
+            self.assertEqual(status, 500, content)
+            self.assertLess(time.monotonic() - started, 6, "a request for dc2 took too long")
+            # dc1 answers as before, at once.
+            started = time.monotonic()
+            self.assertEqual(len(body(self.client1, "GET", "/v1/kv/k")), 1)
+            self.assertLess(time.monotonic() - started, 1)
+        # Once the WAN pool sees them failed: no path, without trying.
+        wait_for(lambda: self.wan_alive(self.dc1.servers[0], "dc2") == 0, 60, what="dc2's servers failed")
+        self.assertEqual(self.client1.request("GET", "/v1/kv/k?dc=dc2"), (500, b"No path to datacenter"))
+        members = body(self.dc1.servers[1], "GET", "/v1/agent/members?wan=1")
+        self.assertEqual({m["Name"]: m["Status"] for m in members if m["Tags"]["dc"] == "dc2"},
+                         {"s1.dc2": 4, "s2.dc2": 4, "s3.dc2": 4})
+
+    def test_a_wan_partition_that_heals(self):
+        dc1_hosts = [s.address for s in self.dc1.servers]
+        dc2_hosts = [s.address for s in self.dc2.servers]
+        for server in self.dc1.servers:
+            server.request("PUT", "/v1/debug/faults", json.dumps({"Block": dc2_hosts}).encode())
+        for server in self.dc2.servers:
+            server.request("PUT", "/v1/debug/faults", json.dumps({"Block": dc1_hosts}).encode())
+        wait_for(lambda: self.wan_alive(self.dc1.servers[0], "dc2") == 0, 60, what="dc2 failed from dc1")
+        self.assertEqual(self.client1.request("GET", "/v1/kv/k?dc=dc2"), (500, b"No path to datacenter"))
+        self.assertEqual(body(self.client2, "PUT", "/v1/kv/k", b"still-writable"), True)  # dc2 goes on alone
+        for server in self.dc1.servers + self.dc2.servers:
+            server.request("PUT", "/v1/debug/faults", b'{"Block": []}')
+        wait_for(lambda: self.wan_alive(self.dc1.servers[0]) == 6 and self.wan_alive(self.dc2.servers[2]) == 6,
+                 90, what="the WAN pool whole again")
+        wait_for(lambda: self.client1.request("GET", "/v1/kv/k?dc=dc2")[0] == 200, 30, what="dc2 through dc1 again")
+        [entry] = body(self.client1, "GET", "/v1/kv/k?dc=dc2")
+        self.assertEqual(entry["Value"], "c3RpbGwtd3JpdGFibGU=")
+
+
+def _header(agent, path, name):
+    with urllib.request.urlopen("http://%s%s" % (agent.http, path), timeout=10) as response:
+        return response.headers[name]
