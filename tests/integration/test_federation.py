@@ -116,6 +116,11 @@ class FederationTests(TwoDatacenters, SynchronousTestCase):
         srv = answers_of(dig_at(self.client1, "web.query.consul", "SRV"))
         self.assertEqual([data.split()[-1] for _, _, data in srv], ["client2.node.dc2.consul."])
 
+        # dc1's DNS follows dc2's catalog: the cached answer goes when the instance does.
+        body(self.client2, "PUT", "/v1/agent/service/deregister/web2")
+        wait_for(lambda: not answers_of(dig_at(self.client1, "web.service.dc2.consul", "SRV")), 30,
+                 what="dc2's web gone from dc1's DNS")
+
         # An unknown datacenter: Consul's answer, at once.
         started = time.monotonic()
         status, content = self.client1.request("GET", "/v1/kv/x?dc=dc9")
