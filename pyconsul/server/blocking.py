@@ -49,6 +49,15 @@ class WatchSet:
         return fired
 
 
+def consistency_of(options):
+    """A read's QueryOptions as the name of its consistency mode."""
+    if options.get("RequireConsistent"):
+        return "consistent"
+    if options.get("AllowStale"):
+        return "stale"
+    return "default"
+
+
 def query_timeout_bound(wait):
     """The longest a blocking query with this ``wait`` may hold."""
     if wait is None or wait <= 0:

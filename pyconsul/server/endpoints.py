@@ -10,22 +10,14 @@ and ``LastContact`` beside their result.
 from twisted.internet.defer import fail, maybeDeferred
 from twisted.internet.task import deferLater
 
-from pyconsul.server.blocking import blocking_query, query_timeout_bound
+from pyconsul.server.blocking import blocking_query, consistency_of, query_timeout_bound
 from pyconsul.server.catalog import CatalogEndpoints
-from pyconsul.server.queries import PreparedQueryEndpoints
-from pyconsul.server.federation import Federation
 from pyconsul.server.errors import BadRequest, NoClusterLeader, RPCError, RPCNotSent, RPCUnavailable
+from pyconsul.server.federation import Federation
+from pyconsul.server.queries import PreparedQueryEndpoints
 from pyconsul.server.sessions import SessionEndpoints, SessionTimers
 from pyconsul.server.txn import TxnEndpoints
 from pyconsul.state import commands
-
-
-def _consistency(options):
-    if options.get("RequireConsistent"):
-        return "consistent"
-    if options.get("AllowStale"):
-        return "stale"
-    return "default"
 
 
 # Any server answers these itself; everything else but a stale read is the
@@ -161,7 +153,7 @@ class ServerEndpoints:
         """The one read path: consistency, blocking, and query metadata.
         ``watches``: the registry ``run`` records its reads in (KV's by default)."""
         options = args.get("QueryOptions", {})
-        consistency = _consistency(options)
+        consistency = consistency_of(options)
         d = blocking_query(
             self.clock,
             self.rng,

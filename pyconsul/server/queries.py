@@ -34,6 +34,7 @@ from twisted.internet.defer import maybeDeferred, succeed
 
 from pyconsul.golang import duration
 from pyconsul.logs import Logger
+from pyconsul.server.blocking import consistency_of
 from pyconsul.server.coordinates import sort_by_distance as sort_by_coordinates
 from pyconsul.server.errors import NoPathToDatacenter, RPCError
 from pyconsul.state import commands
@@ -51,14 +52,6 @@ class QueryNotFound(RPCError):
 
     def __init__(self):
         super().__init__(QUERY_NOT_FOUND)
-
-
-def _consistency(options):
-    if options.get("RequireConsistent"):
-        return "consistent"
-    if options.get("AllowStale"):
-        return "stale"
-    return "default"
 
 
 def go_uuid(rng):
@@ -328,7 +321,7 @@ class PreparedQueryEndpoints:
         return self.endpoints._read(args, run, watches=self.endpoints.store.catalog_watches)
 
     def _ready(self, args):
-        ready = self.server.read_ready(_consistency(args.get("QueryOptions") or {}))
+        ready = self.server.read_ready(consistency_of(args.get("QueryOptions") or {}))
         return succeed(None) if ready is None else ready
 
     def _resolve(self, args):

@@ -12,31 +12,19 @@ from pyconsul.core.coordinate.coordinate import Coordinate
 from pyconsul.core.serf.member import MemberStatus
 from pyconsul.server.coordinates import CoordinateEndpoints, datacenter_maps, sort_by_distance
 from pyconsul.server.endpoints import ANSWERED_LOCALLY
-from pyconsul.server.errors import RPCError
 from pyconsul.state import commands
 from pyconsul.testing.server import InMemoryServer
+from tests.server.servercase import ServerTestCase
 
 
 def coord(x=0.0, height=1e-5, dims=8):
     return {"Vec": [x] + [0.0] * (dims - 1), "Error": 1.5, "Adjustment": 0.0, "Height": height}
 
 
-class CoordinateTestCase(SynchronousTestCase):
+class CoordinateTestCase(ServerTestCase):
     def setUp(self):
-        self.agent = InMemoryServer()
-        self.endpoints = self.agent.endpoints
-        self.store = self.agent.fsm.store
+        super().setUp()
         self.period = self.agent.config.coordinate_update_period
-
-    def call(self, method, args):
-        d = self.endpoints.call(method, args)
-        self.agent.advance()
-        return self.successResultOf(d)
-
-    def error(self, method, args):
-        d = self.endpoints.call(method, args)
-        self.agent.advance()
-        return self.failureResultOf(d, RPCError).value.message
 
     def register(self, node, address="10.0.0.9", service=None):
         args = {"Datacenter": "dc1", "Node": node, "Address": address}

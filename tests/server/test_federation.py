@@ -3,25 +3,15 @@ happens when it cannot be reached, and the datacenters by distance."""
 
 import random
 
-import attr
 from twisted.internet.defer import Deferred, fail, succeed
 from twisted.trial.unittest import SynchronousTestCase
 
 from pyconsul.core.coordinate.coordinate import Coordinate
-from pyconsul.core.serf.member import MemberStatus
 from pyconsul.server.endpoints import resendable_error
 from pyconsul.server.errors import NoPathToDatacenter, RPCNotSent, RPCUnavailable
 from pyconsul.server.federation import Federation, datacenters_by_distance
+from tests.server.test_membership import ALIVE, FAILED, LEFT, Member
 
-ALIVE, FAILED, LEFT = MemberStatus.ALIVE, MemberStatus.FAILED, MemberStatus.LEFT
-
-
-@attr.s
-class Member:
-    name = attr.ib()
-    addr = attr.ib()
-    status = attr.ib(default=ALIVE)
-    tags = attr.ib(factory=dict)
 
 
 def server(node, dc, address, status=ALIVE, port="8300"):

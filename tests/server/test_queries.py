@@ -15,8 +15,8 @@ from pyconsul.server.errors import RPCError
 from pyconsul.state import commands
 from pyconsul.server.queries import failover_targets, filter_ignore, go_uuid, tag_filter
 from pyconsul.state.queries import is_uuid, query_record
-from pyconsul.testing.server import InMemoryServer
 from tests.server.test_sessions import ThreeServers, session_args
+from tests.server.servercase import ServerTestCase
 
 SERF = {"CheckID": "serfHealth", "Name": "Serf Health Status", "Status": "passing"}
 
@@ -32,28 +32,13 @@ def register(node, address, service=None, checks=(), meta=None, tagged=None):
     return request
 
 
-class QueryServerTestCase(SynchronousTestCase):
-    def setUp(self):
-        self.agent = InMemoryServer()
-        self.endpoints = self.agent.endpoints
-        self.store = self.agent.fsm.store
-
-    def call(self, method, args):
-        d = self.endpoints.call(method, args)
-        self.agent.advance()
-        return self.successResultOf(d)
-
-    def error(self, method, args):
-        d = self.endpoints.call(method, args)
-        self.agent.advance()
-        return self.failureResultOf(d, RPCError).value
-
+class QueryServerTestCase(ServerTestCase):
     def create(self, **query):
         query.setdefault("Service", {"Service": "redis"})
         return self.call("PreparedQuery.Apply", {"Op": "create", "Query": query})
 
     def refused(self, op="create", **query):
-        return self.error("PreparedQuery.Apply", {"Op": op, "Query": query}).message
+        return self.refusal("PreparedQuery.Apply", {"Op": op, "Query": query}).message
 
     def register(self, *args, **kwargs):
         self.call("Catalog.Register", register(*args, **kwargs))
@@ -146,9 +131,9 @@ class ReadTests(QueryServerTestCase):
         self.assertEqual(self.call("PreparedQuery.List", {})["Index"], 1)
 
     def test_get_unknown(self):
-        error = self.error("PreparedQuery.Get", {"QueryID": "aaaaaaaa-0000-4000-8000-000000000009"})
+        error = self.refusal("PreparedQuery.Get", {"QueryID": "aaaaaaaa-0000-4000-8000-000000000009"})
         self.assertEqual((error.message, error.status), ("Query not found", 404))
-        self.assertEqual(self.error("PreparedQuery.Get", {"QueryID": "x"}).message,
+        self.assertEqual(self.refusal("PreparedQuery.Get", {"QueryID": "x"}).message,
                          "failed prepared query lookup: index error: UUID must be 36 characters")
 
     def test_a_blocking_get_wakes_on_its_query_only(self):
@@ -181,7 +166,7 @@ class ReadTests(QueryServerTestCase):
         self.assertEqual(reply["Query"]["Service"]["Service"], "web")
         self.assertEqual(reply["Query"]["Service"]["Tags"], ["web"])
         self.assertEqual((reply["Index"], reply["KnownLeader"]), (0, True))
-        self.assertEqual(self.error("PreparedQuery.Explain", {"QueryIDOrName": "nope"}).message, "Query not found")
+        self.assertEqual(self.refusal("PreparedQuery.Explain", {"QueryIDOrName": "nope"}).message, "Query not found")
 
 
 class ExecuteTests(QueryServerTestCase):
@@ -241,9 +226,9 @@ class ExecuteTests(QueryServerTestCase):
         self.assertEqual(self.execute("svc-nothing")["Nodes"], [])
 
     def test_unknown(self):
-        error = self.error("PreparedQuery.Execute", {"QueryIDOrName": "nope"})
+        error = self.refusal("PreparedQuery.Execute", {"QueryIDOrName": "nope"})
         self.assertEqual((error.message, error.status), ("Query not found", 404))
-        self.assertEqual(self.error("PreparedQuery.Execute", {"QueryIDOrName": ""}).message, "Missing query ID")
+        self.assertEqual(self.refusal("PreparedQuery.Execute", {"QueryIDOrName": ""}).message, "Missing query ID")
 
     def test_connect_instances(self):
         self.register("e", "10.0.0.5", {"Service": "web-proxy", "Kind": "connect-proxy", "Port": 21000,

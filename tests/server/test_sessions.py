@@ -19,11 +19,11 @@ from twisted.trial.unittest import SynchronousTestCase
 from pyconsul.core.raft import Configuration, Server
 from pyconsul.net.raft_driver import RaftDriver
 from pyconsul.server.endpoints import ServerEndpoints
-from pyconsul.server.errors import RPCError, RPCNotSent
+from pyconsul.server.errors import RPCNotSent
 from pyconsul.server.server import ConsulServer
 from pyconsul.state.store import FSM
 from pyconsul.storage.memory import MemoryLogStore, MemorySnapshotStore
-from pyconsul.testing.server import InMemoryServer
+from tests.server.servercase import ServerTestCase
 
 SECOND = 10 ** 9
 NODE = "node-1"
@@ -39,22 +39,7 @@ def kv_args(op, key, session, value=b"v"):
     return {"Op": op, "DirEnt": {"Key": key, "Value": value, "Flags": 0, "Session": session}}
 
 
-class SingleServerTestCase(SynchronousTestCase):
-    def setUp(self):
-        self.agent = InMemoryServer()
-        self.endpoints = self.agent.endpoints
-        self.store = self.agent.fsm.store
-
-    def call(self, method, args):
-        d = self.endpoints.call(method, args)
-        self.agent.advance()
-        return self.successResultOf(d)
-
-    def error(self, method, args):
-        d = self.endpoints.call(method, args)
-        self.agent.advance()
-        return self.failureResultOf(d, RPCError).value.message
-
+class SingleServerTestCase(ServerTestCase):
     def create(self, **fields):
         return self.call("Session.Apply", session_args(**fields))
 
