@@ -48,8 +48,14 @@ def counts():
         kinds = [line.split()[0] for line in f if line.strip()]
     return kinds.count("start"), kinds.count("start") - kinds.count("end")
 
+ended = []
+
 def terminated(number, frame):
-    append("end")
+    # pyconsul lock forwards a SIGTERM and then sends its own, as Consul's;
+    # the second may run this handler again inside the first.
+    if not ended:
+        ended.append(True)
+        append("end")
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     os.kill(os.getpid(), signal.SIGTERM)
 
