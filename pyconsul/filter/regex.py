@@ -8,8 +8,10 @@ backreference, ``a*+`` and ``(?>...)`` are possessive/atomic, ``\\Z`` exists,
 engine can take exponential time on patterns such as ``(a*)*b``. So this
 module does not translate to ``re``: it parses Go's syntax itself, with the
 same decisions and error texts as Go 1.16's ``regexp/syntax`` parser, and
-matches with an automaton (a Thompson NFA run as a lazily built DFA), in time
-linear in the text like RE2.
+matches in time linear in the text like RE2, with one compiler and two ways
+to run its program: ``search`` as a lazily built DFA (whether it matches, for
+``matches``), ``find_string_submatch`` as a Pike VM with capture slots (Go's
+leftmost-first submatches, for prepared-query templates).
 
 What it refuses although Go accepts: ``\\p{Name}`` for Unicode *scripts*
 (``\\p{Greek}``); general categories (``\\pL``, ``\\p{Nd}``, ``\\PN``) are
@@ -29,6 +31,7 @@ _MAX_STATES = 4000
 _FOLD = 1
 _DOTNL = 2
 _ONELINE = 4
+_NONGREEDY = 8
 
 
 class RegexError(Exception):
@@ -228,14 +231,16 @@ def _item_has_folded(item, rune, fold):
 
 
 class _Frame:
-    """An open group: the alternatives so far and the flags to restore at ')'."""
+    """An open group: the alternatives so far, the flags to restore at ')',
+    and its capture group's number (None for a non-capturing group)."""
 
-    __slots__ = ("alternatives", "items", "flags")
+    __slots__ = ("alternatives", "items", "flags", "capture")
 
-    def __init__(self, flags):
+    def __init__(self, flags, capture=None):
         self.alternatives = []
         self.items = []
         self.flags = flags
+        self.capture = capture
 
 
 def parse(pattern):
@@ -248,6 +253,11 @@ class _Parser:
         self.s = pattern
         self.flags = _ONELINE
         self.frames = [_Frame(self.flags)]
+        self.captures = 0
+
+    def open_capture(self):
+        self.captures += 1
+        self.frames.append(_Frame(self.flags, self.captures))
 
     def next_rune(self, t):
         """Go's nextRune: the character at t, refusing bytes that are not UTF-8."""
@@ -276,8 +286,7 @@ class _Parser:
                 if t + 1 < len(s) and s[t + 1] == "?":
                     t = self.parse_perl_flags(t)
                 else:
-                    frame = _Frame(self.flags)
-                    self.frames.append(frame)
+                    self.open_capture()
                     t += 1
             elif c == "|":
                 frame = self.frames[-1]
@@ -289,7 +298,10 @@ class _Parser:
                     raise RegexError(ERR_UNEXPECTED_PAREN, s)
                 frame = self.frames.pop()
                 self.flags = frame.flags
-                self.push(_alternate(frame.alternatives + [_concat(frame.items)]))
+                node = _alternate(frame.alternatives + [_concat(frame.items)])
+                if frame.capture is not None:
+                    node = ("capture", frame.capture, node)
+                self.push(node)
                 t += 1
             elif c == "^":
                 self.push(("assert", "bot" if self.flags & _ONELINE else "bol"))
@@ -334,14 +346,16 @@ class _Parser:
     def repeat(self, low, high, brace, before, after, last_repeat):
         """Go's parser.repeat: apply an operator (s[before:after]) to the last item."""
         s = self.s
+        greedy = not self.flags & _NONGREEDY
         if after < len(s) and s[after] == "?":
-            after += 1  # the non-greedy form; greediness does not change what matches
+            after += 1
+            greedy = not greedy
         if last_repeat is not None:
             raise RegexError(ERR_INVALID_REPEAT_OP, s[last_repeat:after])
         items = self.frames[-1].items
         if not items:
             raise RegexError(ERR_MISSING_REPEAT_ARGUMENT, s[before:after])
-        node = ("repeat", items[-1], low, high, brace)
+        node = ("repeat", items[-1], low, high, brace, greedy)
         if brace and (low >= 2 or high >= 2) and not _repeat_is_valid(node, 1000):
             raise RegexError(ERR_INVALID_REPEAT_SIZE, s[before:after])
         items[-1] = node
@@ -384,7 +398,7 @@ class _Parser:
             _check_utf8(name)
             if not name or not all(ch == "_" or _isalnum(ch) for ch in name):
                 raise RegexError(ERR_INVALID_NAMED_CAPTURE, s[t:end + 1])
-            self.frames.append(_Frame(self.flags))
+            self.open_capture()
             return end + 1
         t += 2
         flags = self.flags
@@ -402,7 +416,8 @@ class _Parser:
                 flags = flags & ~_DOTNL if negate else flags | _DOTNL
                 saw_flag = True
             elif c == "U":
-                saw_flag = True  # non-greedy by default: no effect on whether it matches
+                flags = flags & ~_NONGREEDY if negate else flags | _NONGREEDY
+                saw_flag = True
             elif c == "-":
                 if negate:
                     break
@@ -669,6 +684,8 @@ def _children(node):
     kind = node[0]
     if kind == "repeat":
         return (node[1],)
+    if kind == "capture":
+        return (node[2],)
     if kind in ("concat", "alt"):
         return node[1]
     return ()
@@ -688,34 +705,50 @@ def _alternate(alternatives):
     return ("alt", tuple(alternatives))
 
 
-# -- the automaton -------------------------------------------------------------
+# -- the program -----------------------------------------------------------------
 
-# Instructions: ("set", CharSet, next), ("split", a, b), ("jump", next),
-# ("assert", kind, next), ("match",).
+# Instructions: ("set", CharSet, next), ("split", preferred, other), ("jump", next),
+# ("save", slot, next), ("assert", kind, next), ("match",).
 
 
 class _Compiler:
-    def __init__(self):
+    def __init__(self, captures):
+        # Without captures a group compiles to its body alone: no save
+        # instructions for the automaton to walk through.
+        self.captures = captures
         self.program = []
 
-    def emit(self, instruction):
+    def emit(self, *instruction):
         if len(self.program) >= _MAX_PROGRAM:
             raise RegexError(ERR_TOO_LARGE, "")
         self.program.append(list(instruction))
         return len(self.program) - 1
 
+    def patch(self, holes, target):
+        for pc, slot in holes:
+            self.program[pc][slot] = target
+
     def compile(self, node):
         """Emit node; return (entry, holes): holes are (pc, slot) to point onward."""
         kind = node[0]
         if kind == "set":
-            pc = self.emit(("set", node[1], None))
+            pc = self.emit("set", node[1], None)
             return pc, [(pc, 2)]
         if kind == "assert":
-            pc = self.emit(("assert", node[1], None))
+            pc = self.emit("assert", node[1], None)
             return pc, [(pc, 2)]
         if kind == "empty":
-            pc = self.emit(("jump", None))
+            pc = self.emit("jump", None)
             return pc, [(pc, 1)]
+        if kind == "capture":
+            if not self.captures:
+                return self.compile(node[2])
+            start = self.emit("save", 2 * node[1], None)
+            entry, holes = self.compile(node[2])
+            self.program[start][2] = entry
+            end = self.emit("save", 2 * node[1] + 1, None)
+            self.patch(holes, end)
+            return start, [(end, 2)]
         if kind == "concat":
             entry, holes = self.compile(node[1][0])
             for sub in node[1][1:]:
@@ -731,30 +764,32 @@ class _Compiler:
                 holes.extend(sub_holes)
             entry = entries[-1]
             for sub_entry in reversed(entries[:-1]):
-                entry = self.emit(("split", sub_entry, entry))
+                entry = self.emit("split", sub_entry, entry)
             return entry, holes
         if kind == "repeat":
-            return self.compile_repeat(node[1], node[2], node[3])
+            return self.compile_repeat(node[1], node[2], node[3], node[5])
         raise AssertionError(kind)
 
-    def compile_repeat(self, sub, low, high):
-        pieces = []  # (entry, holes) in sequence
-        for _ in range(low):
-            pieces.append(self.compile(sub))
+    def loop(self, sub, greedy, back):
+        """A split between sub and going on, sub preferred if greedy; sub's
+        end leads back to the split (a star) or onward (an optional)."""
+        split = self.emit("split", None, None)
+        body, holes = self.compile(sub)
+        body_slot, on_slot = (1, 2) if greedy else (2, 1)
+        self.program[split][body_slot] = body
+        if back:
+            self.patch(holes, split)
+            return split, [(split, on_slot)]
+        return split, holes + [(split, on_slot)]
+
+    def compile_repeat(self, sub, low, high, greedy):
+        pieces = [self.compile(sub) for _ in range(low)]
         if high < 0:
-            split = self.emit(("split", None, None))
-            body_entry, body_holes = self.compile(sub)
-            self.program[split][1] = body_entry
-            self.patch(body_holes, split)
-            pieces.append((split, [(split, 2)]))
+            pieces.append(self.loop(sub, greedy, True))
         else:
-            for _ in range(high - low):
-                split = self.emit(("split", None, None))
-                body_entry, body_holes = self.compile(sub)
-                self.program[split][1] = body_entry
-                pieces.append((split, body_holes + [(split, 2)]))
+            pieces.extend(self.loop(sub, greedy, False) for _ in range(high - low))
         if not pieces:
-            pc = self.emit(("jump", None))
+            pc = self.emit("jump", None)
             return pc, [(pc, 1)]
         entry, holes = pieces[0]
         for piece_entry, piece_holes in pieces[1:]:
@@ -762,9 +797,17 @@ class _Compiler:
             holes = piece_holes
         return entry, holes
 
-    def patch(self, holes, target):
-        for pc, slot in holes:
-            self.program[pc][slot] = target
+
+def _assemble(tree, captures):
+    """(program, entry) for tree, ending in a match instruction."""
+    compiler = _Compiler(captures)
+    try:
+        entry, holes = compiler.compile(tree)
+    except RecursionError:
+        # Nesting deeper than Python recurses (Go 1.16 has no limit).
+        raise RegexError(ERR_TOO_LARGE, "") from None
+    compiler.patch(holes, compiler.emit("match"))
+    return [tuple(instruction) for instruction in compiler.program], entry
 
 
 # What the character before or after a position is, for the assertions.
@@ -793,20 +836,70 @@ def _assert_holds(kind, before, after):
     return word if kind == "wordb" else not word
 
 
-class Regexp:
-    """A compiled pattern; ``search(text)`` tells whether it matches anywhere.
+def _follow(program, todo, seen, reached, position, before, after, captured=None):
+    """Follow the empty moves from the pcs in todo, the last first and a
+    split's preferred branch first, appending to reached each set or match
+    instruction met; a pc already in seen belongs to a thread of higher
+    priority and is not taken again.
 
-    The automaton's states (sets of NFA threads, with what the previous
-    character was) and their transitions are built on demand and kept, so a
-    filter that runs the same pattern over many records pays for each state
-    once. The cache is dropped if it grows past a bound, which keeps memory
-    bounded without changing any answer.
+    Both engines use this walk: the automaton with pcs alone, the Pike VM
+    also with capture slots, which save instructions fill in and which are
+    appended to captured alongside each pc reached. In todo, a None says
+    that the entry under it is the capture slots to carry on with.
+    """
+    # No tuples on todo: the automaton builds its states with this walk.
+    caps = None
+    while todo:
+        pc = todo.pop()
+        if pc is None:
+            caps = todo.pop()
+            continue
+        if pc in seen:
+            continue
+        seen.add(pc)
+        instruction = program[pc]
+        op = instruction[0]
+        if op == "split":
+            todo.append(instruction[2])
+            todo.append(instruction[1])
+        elif op == "jump":
+            todo.append(instruction[1])
+        elif op == "save":
+            if todo and todo[-1] is not None:
+                # What is left on todo goes on with the slots as they are now.
+                todo.append(caps)
+                todo.append(None)
+            caps = list(caps)  # threads reached already keep their own
+            caps[instruction[1]] = position
+            todo.append(instruction[2])
+        elif op == "assert":
+            if _assert_holds(instruction[1], before, after):
+                todo.append(instruction[2])
+        else:
+            reached.append(pc)
+            if captured is not None:
+                captured.append(caps)
+
+
+class Regexp:
+    """A compiled pattern: ``search(text)`` tells whether it matches anywhere,
+    ``find_string_submatch(text)`` is Go's FindStringSubmatch.
+
+    ``search`` runs the program without save instructions as an automaton
+    whose states (sets of NFA threads, with what the previous character was)
+    and transitions are built on demand and kept, so a filter that runs the
+    same pattern over many records pays for each state once. The cache is
+    dropped if it grows past a bound, which keeps memory bounded without
+    changing any answer. ``find_string_submatch`` runs a program with them
+    (compiled on first use) as a Pike VM.
     """
 
-    def __init__(self, pattern, program, start):
+    def __init__(self, pattern, tree, groups):
         self.pattern = pattern
-        self.program = program
-        self.start = start
+        self.groups = groups  # capture groups, counting the whole match as 0
+        self.tree = tree
+        self.program, self.start = _assemble(tree, False)
+        self.capturing = None  # (program, entry) with save instructions
         self._reset()
 
     def _reset(self):
@@ -830,31 +923,13 @@ class Regexp:
     def _closure(self, threads, before, after):
         """The set instructions reachable without reading, and whether Match is."""
         program = self.program
-        seen = set()
-        sets = []
-        matched = False
-        todo = [self.start]
-        todo.extend(threads)
-        while todo:
-            pc = todo.pop()
-            if pc in seen:
-                continue
-            seen.add(pc)
-            instruction = program[pc]
-            op = instruction[0]
-            if op == "set":
-                sets.append(pc)
-            elif op == "split":
-                todo.append(instruction[2])
-                todo.append(instruction[1])
-            elif op == "jump":
-                todo.append(instruction[1])
-            elif op == "assert":
-                if _assert_holds(instruction[1], before, after):
-                    todo.append(instruction[2])
-            else:
-                matched = True
-        return sets, matched
+        seen, reached = set(), []
+        _follow(program, [*threads, self.start], seen, reached, 0, before, after)
+        # The match instruction is the program's last (see _assemble).
+        matched = len(program) - 1 in seen
+        if matched:
+            reached.remove(len(program) - 1)
+        return reached, matched
 
     def _move(self, state, char):
         threads, before = self.threads[state]
@@ -908,21 +983,66 @@ class Regexp:
             result = self.at_end[state] = self._closure(threads, before, _END)[1]
         return result
 
+    def _capturing_program(self):
+        if self.capturing is None:
+            self.capturing = _assemble(("capture", 0, self.tree), True)
+        return self.capturing
+
+    def find_string_submatch(self, text):
+        """The leftmost-first match and each group's text ("" for a group
+        that took no part), or None when the pattern does not match."""
+        if not self.search(text):
+            return None  # the automaton says so at a fraction of the Pike VM's cost
+        caps = self._pike(text)
+        return [text[caps[2 * i]:caps[2 * i + 1]] if caps[2 * i] >= 0 and caps[2 * i + 1] >= 0 else ""
+                for i in range(self.groups)]
+
+    def _pike(self, text):
+        """Every thread in priority order, one pass over the text: the capture
+        slots of the match a backtracking engine would find first, or None."""
+        program, start = self._capturing_program()
+        empty = [-1] * (2 * self.groups)
+        # The threads for the next position, each as None, its capture slots
+        # and its pc, in priority order: reversed, they are _follow's todo.
+        threads, matched = [], None
+        before = _START
+        for position in range(len(text) + 1):
+            char = text[position] if position < len(text) else None
+            after = _kind(char) if char is not None else _END
+            if matched is None:  # a thread starting here comes after the older ones
+                threads += (None, empty, start)
+            threads.reverse()
+            current, captured = [], []
+            _follow(program, threads, set(), current, position, before, after, captured)
+            threads = []
+            rune = None if char is None else ord(char)
+            if rune is not None and 0xD800 <= rune <= 0xDFFF:
+                rune = 0xFFFD
+            for pc, caps in zip(current, captured):
+                instruction = program[pc]
+                if instruction[0] == "match":
+                    matched = caps
+                    break  # threads after this one have lower priority
+                if rune is not None and instruction[1].has(rune):
+                    threads += (None, caps, instruction[2])
+            if not threads and matched is not None:
+                break
+            before = after
+        return matched
+
 
 class _CacheFull(Exception):
     pass
 
 
-def compile(pattern):
-    """Go's regexp.Compile(pattern), as a Regexp, or RegexError with Go's message."""
-    tree = parse(pattern)
-    compiler = _Compiler()
-    try:
-        entry, holes = compiler.compile(tree)
-    except RecursionError:
-        # Nesting deeper than Python recurses (Go 1.16 has no limit).
-        raise RegexError(ERR_TOO_LARGE, "") from None
-    match = compiler.emit(("match",))
-    compiler.patch(holes, match)
-    program = [tuple(instruction) for instruction in compiler.program]
-    return Regexp(pattern, program, entry)
+def compile(pattern, captures=False):
+    """Go's regexp.Compile(pattern), as a Regexp, or RegexError with Go's message.
+
+    With captures, the program for find_string_submatch is compiled now too,
+    so that its errors (a program too large) come from here.
+    """
+    parser = _Parser(pattern)
+    regexp = Regexp(pattern, parser.parse(), parser.captures + 1)
+    if captures:
+        regexp._capturing_program()
+    return regexp
