@@ -2,12 +2,13 @@
 does, checked through the HTTP API. Screenshots of each main page are saved
 in the test's temporary folder, their paths logged (test.log)."""
 
+import base64
 import json
 import re
 
 from playwright.sync_api import expect
 
-from tests.integration.agent import wait_for
+from tests.integration.agent import NET, Agent, wait_for
 from tests.ui.browser import DEADLINE_MS, BrowserTestCase
 
 
@@ -193,6 +194,89 @@ class OptionalAPITests(BrowserTestCase):
                  what="the nodes of dc2 to be asked for")
 
 
+class TwoDatacenterTests(BrowserTestCase):
+    """Two real datacenters: dc1's -dev agent serves the UI, dc2's joins it in
+    the WAN pool, and dc2's pages are asked of dc1's agent with ?dc=dc2."""
+
+    def test_the_switcher_takes_the_ui_to_a_real_second_datacenter(self):
+        first, second = f"{NET}.14.11", f"{NET}.14.12"
+        page = self.start(first)
+        dc2 = Agent(self, second, ["--dev", "--node", "node-12", "--datacenter", "dc2", "--join-wan", first])
+        dc2.start().wait_until_leader()
+        wait_for(lambda: json.loads(self.api("GET", "/v1/catalog/datacenters")[1]) == ["dc1", "dc2"],
+                 timeout=DEADLINE_MS / 1000, what="dc1's agent to list dc2")
+
+        def on_dc2(method, path, body=None):
+            status, content = dc2.request(method, path, None if body is None else json.dumps(body).encode())
+            self.assertEqual(status, 200, content)
+            return json.loads(content) if content else None
+
+        on_dc2("PUT", "/v1/agent/service/register", ttl_service("billing", "billing-1", 7000, tags=["eu"]))
+        on_dc2("PUT", "/v1/agent/check/warn/billing-1-ttl?note=slow")
+        self.assertEqual(json.loads(self.api("GET", "/v1/catalog/service/billing")[1]), [])  # dc2's only
+
+        self.open(page, "/ui/dc1/services")
+        rows = page.locator("tr[data-service]")
+        expect(rows).to_have_count(1)
+        expect(rows).to_have_attribute("data-service", "consul")
+        asked = []
+        page.on("request", lambda r: asked.append(r.url))
+        page.get_by_text("Datacenter: dc1").click()
+        page.get_by_role("list", name="Datacenters").get_by_role("link", name="dc2").click()
+        expect(page).to_have_url(re.compile(r"/ui/dc2/services$"))
+        expect(page.get_by_text("Datacenter: dc2")).to_be_visible()
+        billing = page.locator('tr[data-service="billing"]')
+        expect(billing.locator('td[data-label="Health"]')).to_have_text("✓ 1 passing ! 1 warning")
+        expect(billing).to_have_attribute("data-status", "warning")
+        expect(billing.locator('td[data-label="Instances"]')).to_have_text("1 instance")
+        expect(billing.locator(".tag")).to_have_text(["eu"])
+        expect(rows).to_have_count(2)  # dc2's consul and billing
+        self.screenshot(page, "dc2-services")
+
+        billing.get_by_role("link", name="billing").click()
+        expect(page).to_have_url(re.compile(r"/ui/dc2/services/billing$"))
+        instance = page.locator('li.instance[data-instance="billing-1"]')
+        expect(instance).to_have_attribute("data-status", "warning")
+        expect(instance.locator("dd").nth(1)).to_have_text(f"{second}:7000")
+        expect(instance.locator('.check[data-check="billing-1-ttl"] .check-output')).to_have_text("slow")
+        self.screenshot(page, "dc2-service")
+        instance.get_by_role("link", name="node-12").click()
+        expect(page).to_have_url(re.compile(r"/ui/dc2/nodes/node-12$"))
+        expect(page.locator("h1")).to_have_text("node-12")
+        expect(page.locator("#node-services + div tr[data-service]")).to_have_count(2)
+
+        self.open(page, "/ui/dc2/kv/")
+        expect(page.locator(".empty")).to_have_text("There are no keys yet.")
+        page.get_by_role("link", name="Create").click()
+        expect(page).to_have_url(re.compile(r"/ui/dc2/kv/create$"))
+        page.get_by_label("Key or folder name").fill("region/name")
+        page.get_by_label("Value").fill("dc2 here")
+        page.get_by_role("button", name="Save").click()
+        expect(page).to_have_url(re.compile(r"/ui/dc2/kv/region/name/edit$"))
+        expect(page.get_by_label("Value")).to_have_value("dc2 here")
+        self.screenshot(page, "dc2-kv-edit")
+        # In dc2, whether asked through dc1's agent or of dc2's own; not in dc1.
+        status, content = self.api("GET", "/v1/kv/region/name?dc=dc2")
+        self.assertEqual(status, 200, content)
+        self.assertEqual(base64.b64decode(json.loads(content)[0]["Value"]), b"dc2 here")
+        self.assertEqual(base64.b64decode(on_dc2("GET", "/v1/kv/region/name")[0]["Value"]), b"dc2 here")
+        self.assertEqual(self.api("GET", "/v1/kv/region/name")[0], 404)
+        self.assertEqual(self.api("GET", "/v1/kv/region/name?dc=dc1")[0], 404)
+
+        # Every request of dc2's pages named dc2, but the two about the agent itself.
+        api_requests = [url for url in asked if "/v1/" in url]
+        self.assertTrue(api_requests)
+        without = [url for url in api_requests if "dc=dc2" not in url and not re.search(
+            r"/v1/(agent/self|catalog/datacenters)(\?|$)", url)]
+        self.assertEqual(without, [])
+
+        # And back: dc1's key/value store is still empty.
+        page.get_by_text("Datacenter: dc2").click()
+        page.get_by_role("list", name="Datacenters").get_by_role("link", name="dc1").click()
+        expect(page).to_have_url(re.compile(r"/ui/dc1/kv/$"))
+        expect(page.locator(".empty")).to_have_text("There are no keys yet.")
+
+
 class KVTests(BrowserTestCase):
     def test_create_edit_and_delete_through_the_ui(self):
         page = self.start("127.0.14.5")
@@ -213,7 +297,6 @@ class KVTests(BrowserTestCase):
         page.get_by_role("button", name="Save").click()
         expect(page.locator(".notice")).to_have_text("Saved app/greeting.")
         entry = self.wait_for_kv("app/greeting", lambda e: e and e["Flags"] == 42 and e, "the edit to be saved")
-        import base64
         self.assertEqual(base64.b64decode(entry["Value"]), b'{\n  "greeting": "hello again"\n}')
         self.screenshot(page, "kv-edit")
 
