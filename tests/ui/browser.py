@@ -3,7 +3,7 @@ process, for the UI's browser tests.
 
 Playwright's sync API runs here in plain synchronous trial tests (no reactor
 runs in them); each test starts its own ``-dev`` agent on a loopback address
-of its own (127.0.14.x) and its own browser, and both are stopped by the
+of its own (NET.14.x) and its own browser, and both are stopped by the
 test's cleanups. Waits are Playwright's, with deadlines.
 """
 

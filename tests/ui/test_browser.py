@@ -19,7 +19,7 @@ def ttl_service(name, service_id, port, tags=(), meta=None):
 
 class ServicesTests(BrowserTestCase):
     def test_the_services_page_counts_health(self):
-        page = self.start("127.0.14.1")
+        page = self.start(f"{NET}.14.1")
         self.register(ttl_service("web", "web-1", 8080, tags=["v1", "prod"], meta={"version": "1.4"}))
         self.register(ttl_service("web", "web-2", 8081, tags=["v2"]))
         self.register(ttl_service("db", "db-1", 5432))
@@ -79,7 +79,7 @@ class ServicesTests(BrowserTestCase):
         self.screenshot(phone, "service-phone")
 
     def test_a_failing_check_turns_critical_without_a_reload(self):
-        page = self.start("127.0.14.2")
+        page = self.start(f"{NET}.14.2")
         self.register(ttl_service("api", "api-1", 9000))
         self.register(ttl_service("api", "api-2", 9001))
         self.put("/v1/agent/check/pass/api-1-ttl")
@@ -102,7 +102,7 @@ class ServicesTests(BrowserTestCase):
         self.screenshot(page, "service-critical")
 
     def test_an_unreachable_agent_is_said_and_retried(self):
-        page = self.start("127.0.14.3")
+        page = self.start(f"{NET}.14.3")
         self.open(page, "/ui/dc1/services")
         banner = page.locator("#connection")
         expect(banner).to_be_hidden()
@@ -120,7 +120,7 @@ class ServicesTests(BrowserTestCase):
 
 class NodeTests(BrowserTestCase):
     def test_nodes_and_a_nodes_page(self):
-        page = self.start("127.0.14.4")
+        page = self.start(f"{NET}.14.4")
         self.register(ttl_service("web", "web-1", 8080))
         session = self.put("/v1/session/create", {"Name": "deploy-lock", "TTL": "300s"})["ID"]
         self.open(page, "/ui/dc1/nodes")
@@ -157,7 +157,7 @@ class OptionalAPITests(BrowserTestCase):
     agent with them would answer)."""
 
     def test_round_trip_times_where_coordinates_exist(self):
-        page = self.start("127.0.14.9")
+        page = self.start(f"{NET}.14.9")
 
         def coordinate(node, x, height):
             return {"Node": node, "Segment": "",
@@ -176,7 +176,7 @@ class OptionalAPITests(BrowserTestCase):
         expect(rtt.locator("dt")).to_have_text(["To the other 2 nodes"])
 
     def test_the_datacenter_switcher(self):
-        page = self.start("127.0.14.10")
+        page = self.start(f"{NET}.14.10")
         self.open(page, "/ui/dc1/services")
         expect(page.locator("#dc-switcher")).to_be_empty()  # one datacenter: nothing to switch
         page.route("**/v1/catalog/datacenters*", lambda route: route.fulfill(
@@ -279,7 +279,7 @@ class TwoDatacenterTests(BrowserTestCase):
 
 class KVTests(BrowserTestCase):
     def test_create_edit_and_delete_through_the_ui(self):
-        page = self.start("127.0.14.5")
+        page = self.start(f"{NET}.14.5")
         self.open(page, "/ui/dc1/kv/")
         expect(page.locator(".empty")).to_have_text("There are no keys yet.")
         page.get_by_role("link", name="Create").click()
@@ -333,7 +333,7 @@ class KVTests(BrowserTestCase):
         expect(page.locator(".empty")).to_have_text("There are no keys yet.")
 
     def test_a_cas_conflict_is_shown_not_overwritten(self):
-        page = self.start("127.0.14.6")
+        page = self.start(f"{NET}.14.6")
         self.put("/v1/kv/config/limit", "10")
         self.open(page, "/ui/dc1/kv/config/limit/edit")
         expect(page.get_by_label("Value")).to_have_value("10")
@@ -381,7 +381,7 @@ class KeyboardTests(BrowserTestCase):
         self.assertEqual(page.evaluate("document.activeElement.tagName"), "H1")
 
     def test_every_page_by_keyboard(self):
-        page = self.start("127.0.14.7")
+        page = self.start(f"{NET}.14.7")
         self.register(ttl_service("web", "web-1", 8080))
         self.put("/v1/kv/team/owner", "ops")
         self.open(page, "/ui/")
@@ -413,7 +413,7 @@ class KeyboardTests(BrowserTestCase):
         expect(page.locator("h1")).to_have_text("Create in team/")
 
     def test_the_token_goes_with_every_request(self):
-        page = self.start("127.0.14.8")
+        page = self.start(f"{NET}.14.8")
         self.open(page, "/ui/settings")
         page.get_by_label("ACL token").fill("secret-token")
         page.get_by_role("button", name="Save").click()
