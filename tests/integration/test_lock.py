@@ -48,26 +48,30 @@ def counts():
         kinds = [line.split()[0] for line in f if line.strip()]
     return kinds.count("start"), kinds.count("start") - kinds.count("end")
 
-ended = []
+class Terminated(Exception):
+    pass
 
 def terminated(number, frame):
     # pyconsul lock forwards a SIGTERM and then sends its own, as Consul's;
-    # the second may run this handler again inside the first.
-    if not ended:
-        ended.append(True)
-        append("end")
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    os.kill(os.getpid(), signal.SIGTERM)
+    # the second may run this handler again inside the first. Either way
+    # one Terminated reaches the code below, which logs the end once.
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    raise Terminated()
 
 signal.signal(signal.SIGTERM, terminated)
-append("start")
-deadline = time.monotonic() + 60
-while together > 1 and time.monotonic() < deadline:
-    started, running = counts()
-    if running >= together or started >= total:
-        break
-    time.sleep(0.02)
-time.sleep(hold)
+try:
+    append("start")
+    deadline = time.monotonic() + 60
+    while together > 1 and time.monotonic() < deadline:
+        started, running = counts()
+        if running >= together or started >= total:
+            break
+        time.sleep(0.02)
+    time.sleep(hold)
+except Terminated:
+    append("end")
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    os.kill(os.getpid(), signal.SIGTERM)  # ended by SIGTERM, as the holder sees it
 append("end")
 '''
 
