@@ -62,9 +62,15 @@ def event_json(event):
 
 
 def validate(event):
-    """Consul's validateUserEventParams."""
+    """Consul's validateUserEventParams, and one rule more: names starting
+    with "_" are reserved for Consul's own events (``_rexec``, remote exec,
+    which pyconsul does not run); Consul's docs say so, and here a user's
+    event cannot take one."""
     if not event.name:
         raise InvalidEvent("User event missing name")
+    if event.name.startswith("_"):
+        raise InvalidEvent("User event name %r starts with '_', which is reserved for Consul's internal events"
+                           % event.name)
     if event.tag_filter and not event.service_filter:
         raise InvalidEvent("Cannot provide tag filter without service filter")
     for kind, pattern in (("node", event.node_filter), ("service", event.service_filter),

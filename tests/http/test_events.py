@@ -86,12 +86,12 @@ class FireTests(EventTestCase):
         response, _ = self.request("POST", "/v1/event/list")
         self.assertEqual(response.code, 405)
 
-    def test_names_with_an_underscore_are_taken_as_by_consul(self):
-        self.fire("_mine")
-        self.assertEqual(self.names(), ["_mine"])
-
-    def test_remote_exec_events_are_not_kept(self):
-        self.fire("_rexec", b"{}")
+    def test_names_starting_with_an_underscore_are_refused(self):
+        for name in ("_mine", "_rexec"):
+            response, content = self.request("PUT", "/v1/event/fire/" + name, b"{}")
+            self.assertEqual(response.code, 500)
+            self.assertEqual(content, b"User event name '%s' starts with '_', which is reserved for Consul's "
+                                      b"internal events" % name.encode())
         self.assertEqual(self.names(), [])
 
     def test_an_escaped_name(self):
