@@ -45,7 +45,8 @@ class TwoDatacenters:
         self.dc2.wait_for_leader()
         self.client1 = self.dc1.client(f"{NET}.30.10", "client1")
         self.client2 = self.dc2.client(f"{NET}.31.10", "client2")
-        wait_for(lambda: self.wan_alive(self.dc1.servers[0]) == 6, 60, what="six servers alive in the WAN pool")
+        wait_for(lambda: all(self.wan_alive(server) == 6 for server in self.dc1.servers + self.dc2.servers), 60,
+                 what="every server seeing six alive in the WAN pool")
         wait_for(lambda: self._knows_servers(self.client1) and self._knows_servers(self.client2), 60,
                  what="the clients to know their servers")
 
@@ -166,8 +167,10 @@ class FederationTests(TwoDatacenters, SynchronousTestCase):
             started = time.monotonic()
             self.assertEqual(len(body(self.client1, "GET", "/v1/kv/k")), 1)
             self.assertLess(time.monotonic() - started, 1)
-        # Once the WAN pool sees them failed: no path, without trying.
-        wait_for(lambda: self.wan_alive(self.dc1.servers[0], "dc2") == 0, 60, what="dc2's servers failed")
+        # Once the WAN pool sees them failed (in every dc1 server's view, as
+        # the client may ask any of them): no path, without trying.
+        wait_for(lambda: all(self.wan_alive(server, "dc2") == 0 for server in self.dc1.servers), 60,
+                 what="dc2's servers failed")
         self.assertEqual(self.client1.request("GET", "/v1/kv/k?dc=dc2"), (500, b"No path to datacenter"))
         members = body(self.dc1.servers[1], "GET", "/v1/agent/members?wan=1")
         self.assertEqual({m["Name"]: m["Status"] for m in members if m["Tags"]["dc"] == "dc2"},
@@ -180,13 +183,14 @@ class FederationTests(TwoDatacenters, SynchronousTestCase):
             server.request("PUT", "/v1/debug/faults", json.dumps({"Block": dc2_hosts}).encode())
         for server in self.dc2.servers:
             server.request("PUT", "/v1/debug/faults", json.dumps({"Block": dc1_hosts}).encode())
-        wait_for(lambda: self.wan_alive(self.dc1.servers[0], "dc2") == 0, 60, what="dc2 failed from dc1")
+        wait_for(lambda: all(self.wan_alive(server, "dc2") == 0 for server in self.dc1.servers), 60,
+                 what="dc2 failed from dc1")
         self.assertEqual(self.client1.request("GET", "/v1/kv/k?dc=dc2"), (500, b"No path to datacenter"))
         self.assertEqual(body(self.client2, "PUT", "/v1/kv/k", b"still-writable"), True)  # dc2 goes on alone
         for server in self.dc1.servers + self.dc2.servers:
             server.request("PUT", "/v1/debug/faults", b'{"Block": []}')
-        wait_for(lambda: self.wan_alive(self.dc1.servers[0]) == 6 and self.wan_alive(self.dc2.servers[2]) == 6,
-                 90, what="the WAN pool whole again")
+        wait_for(lambda: all(self.wan_alive(server) == 6 for server in self.dc1.servers + self.dc2.servers), 90,
+                 what="the WAN pool whole again")
         wait_for(lambda: self.client1.request("GET", "/v1/kv/k?dc=dc2")[0] == 200, 30, what="dc2 through dc1 again")
         [entry] = body(self.client1, "GET", "/v1/kv/k?dc=dc2")
         self.assertEqual(entry["Value"], "c3RpbGwtd3JpdGFibGU=")
