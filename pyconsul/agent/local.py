@@ -170,32 +170,39 @@ class LocalState:
     def push(self):
         """Send what is out of sync: deregistrations first, then services
         (with their checks), then lone checks, then the node itself."""
+        # Every write yields, and the agent's API may change an entry
+        # meanwhile (a service deregistered while its registration is on its
+        # way): an entry is marked in sync, or forgotten, only if it is
+        # still what was sent. Anything else stays for the next push, which
+        # the change itself asked for.
         node = self.node()
         for service_id, entry in list(self.services.items()):
             if entry.deleted and not entry.in_sync:
                 yield self._write("Catalog.Deregister", {"Node": node["Node"], "ServiceID": service_id}, entry.token)
-                del self.services[service_id]
+                if self.services.get(service_id) is entry:
+                    del self.services[service_id]
         for check_id, entry in list(self.checks.items()):
             if entry.deleted and not entry.in_sync:
                 yield self._write("Catalog.Deregister", {"Node": node["Node"], "CheckID": check_id}, entry.token)
-                del self.checks[check_id]
+                if self.checks.get(check_id) is entry:
+                    del self.checks[check_id]
         for service_id, entry in list(self.services.items()):
-            if entry.in_sync:
+            if entry.in_sync or entry.deleted:
                 continue
-            checks = [c for c in self.checks.values() if c.record["ServiceID"] == service_id]
+            checks = [c for c in self.checks.values() if c.record["ServiceID"] == service_id and not c.deleted]
+            sent = [(entry, entry.record)] + [(c, c.record) for c in checks]
             request = self._register(node, service=entry.record, checks=[c.record for c in checks])
             yield self._write("Catalog.Register", request, entry.token)
-            entry.in_sync = True
-            for check in checks:
-                check.in_sync = True
+            _mark_in_sync(sent)
             self.node_in_sync = True
         for check_id, entry in list(self.checks.items()):
-            if entry.in_sync:
+            if entry.in_sync or entry.deleted:
                 continue
             service = self.services.get(entry.record["ServiceID"])
-            request = self._register(node, service=service.record if service else None, checks=[entry.record])
+            record = entry.record
+            request = self._register(node, service=service.record if service else None, checks=[record])
             yield self._write("Catalog.Register", request, entry.token)
-            entry.in_sync = True
+            _mark_in_sync([(entry, record)])
             self.node_in_sync = True
         if not self.node_in_sync:
             yield self._write("Catalog.Register", self._register(node), "")
@@ -225,3 +232,11 @@ class LocalState:
 
     def in_sync(self):
         return self.node_in_sync and all(e.in_sync for e in (*self.services.values(), *self.checks.values()))
+
+
+def _mark_in_sync(sent):
+    """After a registration: each (entry, record it sent) is in sync unless
+    the entry was removed or given another record while the write was out."""
+    for entry, record in sent:
+        if not entry.deleted and entry.record is record:
+            entry.in_sync = True

@@ -3,7 +3,7 @@ an in-memory server."""
 
 import random
 
-from twisted.internet.defer import fail
+from twisted.internet.defer import Deferred, fail
 from twisted.trial.unittest import SynchronousTestCase
 
 from pyconsul.agent.antientropy import AntiEntropy, scale_factor
@@ -43,10 +43,31 @@ class FailingRPC:
         return self.rpc.call(method, args)
 
 
+class HeldRPC(FailingRPC):
+    """With ``hold`` set, registrations wait until ``release()`` sends them."""
+
+    def __init__(self, rpc):
+        super().__init__(rpc)
+        self.hold = False
+        self.held = []
+
+    def call(self, method, args):
+        if self.hold and method == "Catalog.Register":
+            waiting = Deferred()
+            self.held.append((method, args, waiting))
+            return waiting
+        return super().call(method, args)
+
+    def release(self):
+        held, self.held = self.held, []
+        for method, args, waiting in held:
+            self.rpc.call(method, args).chainDeferred(waiting)
+
+
 class AntiEntropyTests(SynchronousTestCase):
     def setUp(self):
         self.server = InMemoryServer(local_agent=False)
-        self.rpc = FailingRPC(self.server.rpc)
+        self.rpc = HeldRPC(self.server.rpc)
         self.local = LocalState(node_info, self.rpc, self.server.clock, random.Random(1),
                                 check_update_interval=300.0, on_change=lambda: self.ae.changed())
         self.ae = AntiEntropy(self.local, self.server.clock, random.Random(2))
@@ -88,6 +109,33 @@ class AntiEntropyTests(SynchronousTestCase):
         self.assertEqual(self.catalog_services(), ["consul"])
         self.assertIsNone(self.catalog_check("service:web"))
         self.assertEqual(self.local.services, {})
+
+    def test_a_service_removed_while_its_registration_is_on_its_way_is_deregistered(self):
+        self.rpc.hold = True
+        self.local.add_service(service("web"))
+        self.server.advance(0)
+        self.assertEqual(len(self.rpc.held), 1)  # the registration is out
+        self.local.remove_service("web")
+        self.rpc.hold = False
+        self.rpc.release()
+        self.server.advance(0)
+        self.assertEqual(self.catalog_services(), ["consul"])
+        self.assertEqual(self.local.services, {})
+        self.assertTrue(self.local.in_sync())
+
+    def test_a_check_changed_while_its_registration_is_on_its_way_is_sent_again(self):
+        self.local.add_service(service("web"))
+        self.local.add_check(check("service:web", service_id="web", service_name="web"))
+        self.server.advance(0)
+        self.rpc.hold = True
+        self.local.update_check("service:web", "passing", "ok")
+        self.server.advance(0)
+        self.local.update_check("service:web", "warning", "slow")
+        self.rpc.hold = False
+        self.rpc.release()
+        self.server.advance(0)
+        self.assertEqual(self.catalog_check("service:web")["Status"], "warning")
+        self.assertTrue(self.local.in_sync())
 
     def test_a_status_change_is_pushed_at_once_an_output_change_later(self):
         self.local.add_check(check("mem", status="passing"))

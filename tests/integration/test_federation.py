@@ -133,8 +133,14 @@ class FederationTests(TwoDatacenters, SynchronousTestCase):
 
         # dc1's DNS follows dc2's catalog: the cached answer goes when the instance does.
         body(self.client2, "PUT", "/v1/agent/service/deregister/web2")
-        wait_for(lambda: not answers_of(dig_at(self.client1, "web.service.dc2.consul", "SRV")), 30,
-                 what="dc2's web gone from dc1's DNS")
+        try:
+            wait_for(lambda: not answers_of(dig_at(self.client1, "web.service.dc2.consul", "SRV")), 30,
+                     what="dc2's web gone from dc1's DNS")
+        except AssertionError as error:
+            raise AssertionError("%s; dc2's catalog: %r, through dc1: %r, cached through dc1: %r" % (
+                error, body(self.client2, "GET", "/v1/catalog/service/web"),
+                body(self.client1, "GET", "/v1/catalog/service/web?dc=dc2"),
+                body(self.client1, "GET", "/v1/health/service/web?dc=dc2&cached")))
 
         # An unknown datacenter: Consul's answer, at once.
         started = time.monotonic()
