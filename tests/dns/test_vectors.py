@@ -13,6 +13,7 @@ from pyconsul.dns.authority import UDP, render
 from pyconsul.dns.prepared import FixedReply, RenderedReply, ShuffledReply, prepare
 from pyconsul.dns.server import decode, question_from
 from tests.dns.inprocess import recorded_agent
+from tests.dns.messages import query
 from tests.vectors.dns import build_query, judge, load_dns_vectors
 
 AGENT_IP = "127.0.0.1"
@@ -108,9 +109,7 @@ for _case in CASES:
 class PreparedReplyTests(SynchronousTestCase):
     def test_a_kept_reply_goes_when_the_catalog_changes_what_it_shows(self):
         agent = recorded_agent()
-        query = dns.Message(id=1, recDes=1)
-        query.queries = [dns.Query(b"billing-api-v2.service.consul", dns.A)]
-        data = query.toStr()
+        data = query(b"billing-api-v2.service.consul", dns.A, message_id=1)
         [before] = agent.ask_udp(data)
         self.assertIn(data[2:], agent.factory.prepared)
         agent.register({"Node": "billing-node-3", "Address": "10.0.6.3",
@@ -127,9 +126,7 @@ class PreparedReplyTests(SynchronousTestCase):
 
     def test_an_unrelated_change_keeps_the_reply(self):
         agent = recorded_agent()
-        query = dns.Message(id=1, recDes=1)
-        query.queries = [dns.Query(b"multi.service.consul", dns.SRV)]
-        data = query.toStr()
+        data = query(b"multi.service.consul", dns.SRV, message_id=1)
         agent.ask_udp(data)
         kept = agent.factory.prepared[data[2:]]
         agent.register({"Node": "other-1", "Address": "10.9.9.9",
@@ -143,9 +140,7 @@ class PreparedReplyTests(SynchronousTestCase):
 
     def test_a_reply_with_an_soa_is_kept_for_a_second(self):
         agent = recorded_agent()
-        query = dns.Message(id=1, recDes=1)
-        query.queries = [dns.Query(b"nosuch.service.consul", dns.A)]
-        data = query.toStr()
+        data = query(b"nosuch.service.consul", dns.A, message_id=1)
         agent.ask_udp(data)
         kept = agent.factory.prepared[data[2:]]
         self.assertTrue(kept.holds(agent.clock.seconds()))
