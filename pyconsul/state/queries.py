@@ -22,6 +22,7 @@ Blocking reads watch ``("prepared-queries",)`` (any change) and
 import copy
 
 from pyconsul.core.preparedquery import template as templates
+from pyconsul.state.records import int_of, text_of
 from pyconsul.state.sessions import uuid_problem
 
 CREATE, UPDATE, DELETE = "create", "update", "delete"
@@ -46,10 +47,6 @@ def is_uuid(text):
     return True
 
 
-def _text(value):
-    return value if isinstance(value, str) else ""
-
-
 def _strings(value):
     return [item for item in value if isinstance(item, str)] if isinstance(value, list) else None
 
@@ -60,10 +57,6 @@ def _string_map(value):
     return {key: item for key, item in value.items() if isinstance(key, str) and isinstance(item, str)}
 
 
-def _int(value):
-    return value if isinstance(value, int) and not isinstance(value, bool) else 0
-
-
 def query_record(query):
     """A query with every field of structs.PreparedQuery, in Go's order, and
     Go's zero values for what it lacks."""
@@ -72,29 +65,29 @@ def query_record(query):
     failover = service.get("Failover") if isinstance(service.get("Failover"), dict) else {}
     dns = query.get("DNS") if isinstance(query.get("DNS"), dict) else {}
     return {
-        "ID": _text(query.get("ID")),
-        "Name": _text(query.get("Name")),
-        "Session": _text(query.get("Session")),
-        "Token": _text(query.get("Token")),
+        "ID": text_of(query.get("ID")),
+        "Name": text_of(query.get("Name")),
+        "Session": text_of(query.get("Session")),
+        "Token": text_of(query.get("Token")),
         "Template": {
-            "Type": _text(template.get("Type")),
-            "Regexp": _text(template.get("Regexp")),
+            "Type": text_of(template.get("Type")),
+            "Regexp": text_of(template.get("Regexp")),
             "RemoveEmptyTags": template.get("RemoveEmptyTags") is True,
         },
         "Service": {
-            "Service": _text(service.get("Service")),
-            "Failover": {"NearestN": _int(failover.get("NearestN")), "Datacenters": _strings(failover.get("Datacenters"))},
+            "Service": text_of(service.get("Service")),
+            "Failover": {"NearestN": int_of(failover.get("NearestN")), "Datacenters": _strings(failover.get("Datacenters"))},
             "OnlyPassing": service.get("OnlyPassing") is True,
             "IgnoreCheckIDs": _strings(service.get("IgnoreCheckIDs")),
-            "Near": _text(service.get("Near")),
+            "Near": text_of(service.get("Near")),
             "Tags": _strings(service.get("Tags")),
             "NodeMeta": _string_map(service.get("NodeMeta")),
             "ServiceMeta": _string_map(service.get("ServiceMeta")),
             "Connect": service.get("Connect") is True,
         },
-        "DNS": {"TTL": _text(dns.get("TTL"))},
-        "CreateIndex": _int(query.get("CreateIndex")),
-        "ModifyIndex": _int(query.get("ModifyIndex")),
+        "DNS": {"TTL": text_of(dns.get("TTL"))},
+        "CreateIndex": int_of(query.get("CreateIndex")),
+        "ModifyIndex": int_of(query.get("ModifyIndex")),
     }
 
 
@@ -283,6 +276,6 @@ def apply(store, index, request):
     if op in (CREATE, UPDATE):
         return table.set(index, query, store.sessions)
     if op == DELETE:
-        table.delete(index, _text(query.get("ID")))
+        table.delete(index, text_of(query.get("ID")))
         return None
     raise QueryError("Unknown prepared query operation: %s" % op)

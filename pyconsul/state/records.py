@@ -24,11 +24,13 @@ SERF_FAILED_OUTPUT = "Agent not live or unreachable"
 CONSUL_SERVICE = "consul"
 
 
-def _text(value):
+def text_of(value):
+    """A string field as Go decodes it: the string, or "" for anything else."""
     return value if isinstance(value, str) else ""
 
 
-def _int(value):
+def int_of(value):
+    """An integer field as Go decodes it: the integer (not a bool), or 0."""
     return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
@@ -43,10 +45,10 @@ def _strings(value):
 def node_record(request):
     """The node a register request describes (indexes are set when stored)."""
     return {
-        "ID": _text(request.get("ID")),
+        "ID": text_of(request.get("ID")),
         "Node": request["Node"],
-        "Address": _text(request.get("Address")),
-        "Datacenter": _text(request.get("Datacenter")),
+        "Address": text_of(request.get("Address")),
+        "Datacenter": text_of(request.get("Datacenter")),
         "TaggedAddresses": _map(request.get("TaggedAddresses")),
         "Meta": _map(request.get("NodeMeta")),
         "CreateIndex": 0,
@@ -57,22 +59,22 @@ def node_record(request):
 def _weights(value):
     if not isinstance(value, dict):
         return {"Passing": 1, "Warning": 1}
-    return {"Passing": _int(value.get("Passing")), "Warning": _int(value.get("Warning"))}
+    return {"Passing": int_of(value.get("Passing")), "Warning": int_of(value.get("Warning"))}
 
 
 def service_record(service):
     """A NodeService from a register request's ``Service``."""
-    name = _text(service.get("Service"))
+    name = text_of(service.get("Service"))
     return {
-        "Kind": _text(service.get("Kind")),
-        "ID": _text(service.get("ID")) or name,
+        "Kind": text_of(service.get("Kind")),
+        "ID": text_of(service.get("ID")) or name,
         "Service": name,
         "Tags": _strings(service.get("Tags")),
-        "Address": _text(service.get("Address")),
+        "Address": text_of(service.get("Address")),
         "TaggedAddresses": _map(service.get("TaggedAddresses")),
         "Meta": _map(service.get("Meta")),
-        "Port": _int(service.get("Port")),
-        "SocketPath": _text(service.get("SocketPath")),
+        "Port": int_of(service.get("Port")),
+        "SocketPath": text_of(service.get("SocketPath")),
         "Weights": _weights(service.get("Weights")),
         "EnableTagOverride": service.get("EnableTagOverride") is True,
         "Proxy": _map(service.get("Proxy")),
@@ -85,21 +87,21 @@ def service_record(service):
 def check_record(check, node):
     """A HealthCheck from a register request; its service fields are filled
     in by the table from the service it belongs to."""
-    status = _text(check.get("Status")) or CRITICAL
+    status = text_of(check.get("Status")) or CRITICAL
     return {
-        "Node": _text(check.get("Node")) or node,
-        "CheckID": _text(check.get("CheckID")) or _text(check.get("Name")),
-        "Name": _text(check.get("Name")),
+        "Node": text_of(check.get("Node")) or node,
+        "CheckID": text_of(check.get("CheckID")) or text_of(check.get("Name")),
+        "Name": text_of(check.get("Name")),
         "Status": status,
-        "Notes": _text(check.get("Notes")),
-        "Output": _text(check.get("Output")),
-        "ServiceID": _text(check.get("ServiceID")),
+        "Notes": text_of(check.get("Notes")),
+        "Output": text_of(check.get("Output")),
+        "ServiceID": text_of(check.get("ServiceID")),
         "ServiceName": "",
         "ServiceTags": None,
-        "Type": _text(check.get("Type")),
-        "Interval": _text(check.get("Interval")),
-        "Timeout": _text(check.get("Timeout")),
-        "ExposedPort": _int(check.get("ExposedPort")),
+        "Type": text_of(check.get("Type")),
+        "Interval": text_of(check.get("Interval")),
+        "Timeout": text_of(check.get("Timeout")),
+        "ExposedPort": int_of(check.get("ExposedPort")),
         "Definition": _map(check.get("Definition")) or {},
         "CreateIndex": 0,
         "ModifyIndex": 0,
