@@ -100,6 +100,10 @@ class ClusterTests(SynchronousTestCase):
         _, nodes = self.api(agent).health.service(name, passing=True)
         return sorted(entry["Node"]["Node"] for entry in nodes)
 
+    def passing_checks(self, agent, name):
+        _, entries = self.api(agent).health.service(name, passing=True)
+        return sorted(c["CheckID"] for e in entries for c in e["Checks"] if c["ServiceID"])
+
     def test_register_watch_and_flip_with_py_consul(self):
         client = self.client(f"{NET}.41.10", "client1")
         wait_for(lambda: _answers(client) and self.passing(client, "consul"), what="the client agent")
@@ -109,7 +113,11 @@ class ClusterTests(SynchronousTestCase):
         api.agent.check.register("web-http", check=consul.Check.http(status.url, "1s"), service_id="web1")
         api.agent.check.ttl_pass("service:web1")
         watcher = self.api(self.cluster.servers[1])
-        wait_for(lambda: self.passing(self.cluster.servers[1], "web") == ["client1"], what="web passing")
+        # Both checks in the catalog and passing: the agent syncs each entry on
+        # its own, so "web passing" alone may come before the HTTP check arrives,
+        # and its arrival would wake the watch below with the instance still there.
+        wait_for(lambda: self.passing_checks(self.cluster.servers[1], "web") == ["service:web1", "web-http"],
+                 what="web passing with both checks")
         index, _ = watcher.health.service("web", passing=True)
 
         results = []
