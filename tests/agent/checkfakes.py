@@ -58,6 +58,8 @@ class FakeConnector:
 
 
 class FakeTransport:
+    pid = 4242  # a real transport's pid, until the process is reaped
+
     def __init__(self):
         self.stdin_closed = False
 

@@ -9,7 +9,8 @@ from twisted.internet import reactor
 from twisted.internet.task import Clock, deferLater
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 
-from pyconsul.agent.checks.script import ScriptProbe, SessionSpawner, SpawnError, find_executable
+from pyconsul.agent.checks.capture import OutputCapture
+from pyconsul.agent.checks.script import ScriptProbe, SessionSpawner, SpawnError, _Script, find_executable
 from pyconsul.agent.definitions import CRITICAL, PASSING, WARNING
 from pyconsul.golang.duration import SECOND
 
@@ -98,6 +99,28 @@ class ScriptProbeTests(SynchronousTestCase):
         self.assertEqual(self.results, [])
         self.failureResultOf(running)
         self.assertEqual(self.clock.getDelayedCalls(), [])
+
+
+class ReapedAtOnceTests(SynchronousTestCase):
+    def test_a_script_reaped_before_spawn_returns_keeps_its_group(self):
+        # Twisted reaps a child that has already exited while spawnProcess
+        # runs, after connecting its protocol, and the transport forgets
+        # the pid: the session still knows the group the script left.
+        class Transport:
+            pid = 4321
+
+            def closeStdin(self):
+                pass
+
+        class Reactor:
+            def spawnProcess(self, protocol, executable, argv, env, childFDs):
+                transport = Transport()
+                protocol.makeConnection(transport)
+                transport.pid = None
+                return transport
+
+        session = SessionSpawner(Reactor()).spawn(_Script(OutputCapture(4096)), ["true"])
+        self.assertEqual(session.group, 4321)
 
 
 class FindExecutableTests(SynchronousTestCase):

@@ -66,19 +66,21 @@ class SessionSpawner:
             self.log.warn("setsid(1) not found: a timed-out script's children may outlive it")
 
     def spawn(self, protocol, args):
+        """Start ``args`` for ``protocol``, which notes the script's pid as
+        ``protocol.pid`` when connected (see _Script)."""
         executable = find_executable(args[0], self.environ.get("PATH", os.defpath))
         argv = [executable, *args[1:]]
         if self.setsid is not None:
             argv = [self.setsid, *argv]
         transport = self.reactor.spawnProcess(protocol, argv[0], argv, env=self.environ,
                                               childFDs={0: "w", 1: "r", 2: "r"})
-        return _Session(transport)
+        return _Session(transport, protocol.pid)
 
 
 class _Session:
-    def __init__(self, transport):
+    def __init__(self, transport, group):
         self.transport = transport
-        self.group = transport.pid
+        self.group = group
 
     def kill_group(self, signum=signal.SIGKILL):
         """Signal every process in the script's group (ESRCH: none is left)."""
@@ -102,9 +104,14 @@ class _Session:
 class _Script(ProcessProtocol):
     def __init__(self, capture):
         self.capture = capture
+        self.pid = None
         self.ended = Deferred()
 
     def connectionMade(self):
+        # Noted now: a script that exits at once is reaped before
+        # spawnProcess returns, and its transport forgets the pid, which is
+        # still its group's ID for the children it may have left behind.
+        self.pid = self.transport.pid
         self.transport.closeStdin()  # as Go's nil Stdin: the script reads EOF
 
     def outReceived(self, data):
