@@ -68,6 +68,8 @@ KEYS = {
     "advertise_addr_wan": STR,
     "retry_join_wan": STR_LIST,
     "start_join_wan": STR_LIST,
+    # Answers about other datacenters give their nodes' WAN addresses.
+    "translate_wan_addrs": BOOL,
     "log_level": STR,
     "leave_on_terminate": BOOL,
     "skip_leave_on_interrupt": BOOL,
@@ -146,7 +148,7 @@ CONSUL_ONLY_KEYS = frozenset(
     retry_max_wan rpc segment segments serf_lan serf_lan_allowed_cidrs serf_wan
     serf_wan_allowed_cidrs server_name session_ttl_min syslog_facility telemetry
     tls tls_cipher_suites tls_min_version tls_prefer_server_cipher_suites
-    translate_wan_addrs ui_dir unix_sockets verify_incoming
+    ui_dir unix_sockets verify_incoming
     verify_incoming_https verify_incoming_rpc verify_outgoing
     verify_server_hostname xds
     """.split()
@@ -297,6 +299,7 @@ class AgentConfig:
     advertise_addr_wan: str = attr.ib(default="")
     start_join_wan: tuple = attr.ib(default=())
     retry_join_wan: tuple = attr.ib(default=())
+    translate_wan_addrs: bool = attr.ib(default=False)
     fault_injection: bool = attr.ib(default=False)
     txn_max_req_len: int = attr.ib(default=512 * 1024)
     node_meta: dict = attr.ib(factory=dict)
@@ -680,6 +683,7 @@ def _finish(merged, dev, hostname, origin):
         advertise_addr_wan=merged.get("advertise_addr_wan") or advertise,
         start_join_wan=tuple(merged.get("start_join_wan", ())),
         retry_join_wan=tuple(merged.get("retry_join_wan", ())),
+        translate_wan_addrs=merged.get("translate_wan_addrs", False),
     )
 
 
@@ -895,7 +899,8 @@ AGENT_FLAGS = (
     AgentFlag("join", STR_LIST, "start_join", "Address of an agent to join at start (repeatable)."),
     AgentFlag("retry-join", STR_LIST, "retry_join", "Address to join, retried until it works (repeatable)."),
     AgentFlag("advertise-wan", STR, "advertise_addr_wan",
-              "Address the servers of other datacenters should use to reach this server."),
+              "Address other datacenters reach this agent at: a server's WAN pool address, and the node's wan "
+              "address (given to other datacenters with translate_wan_addrs)."),
     AgentFlag("join-wan", STR_LIST, "start_join_wan",
               "Address of a server of another datacenter to join in the WAN pool at start (repeatable)."),
     AgentFlag("retry-join-wan", STR_LIST, "retry_join_wan",

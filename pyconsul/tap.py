@@ -265,14 +265,14 @@ def _build_dns(config, reactor, rpc, agent_cache, extras):
     """The DNS interface's listeners, UDP and TCP on every client address."""
     settings = DNSSettings.from_config(config)
     source = CatalogSource(agent_cache, rpc, config.datacenter, allow_stale=config.dns.allow_stale,
-                           max_stale=config.dns.max_stale)
+                           max_stale=config.dns.max_stale, translate_wan_addrs=config.translate_wan_addrs)
     recursors = None
     if config.recursors:
         recursors = Recursors(config.recursors, config.dns.recursor_timeout, config.dns.recursor_strategy,
                               reactor, random.Random())
         extras.append(CallbackService(lambda: None, recursors.close))
     queries = PreparedQueries(rpc, config.datacenter, config.node_name, allow_stale=config.dns.allow_stale,
-                              max_stale=config.dns.max_stale)
+                              max_stale=config.dns.max_stale, translate_wan_addrs=config.translate_wan_addrs)
     authority = Authority(settings, source, reactor, recursors, queries=queries)
     factory = ConsulDNSFactory(authority, settings, reactor, random.Random())
     port = config.ports.dns

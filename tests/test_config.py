@@ -5,6 +5,7 @@ import os
 
 from twisted.trial.unittest import SynchronousTestCase
 
+from pyconsul.agent.localagent import node_registration
 from pyconsul.config import ConfigError, DNSConfig, build, build_from_flags
 
 
@@ -470,6 +471,17 @@ class WANConfigTests(SynchronousTestCase):
         self.assertEqual(config.advertise_addr_wan, "10.0.0.5")  # the LAN's unless given
         config, _ = build_from_flags({"config-file": [path], "advertise-wan": "192.0.2.7"})
         self.assertEqual(config.advertise_addr_wan, "192.0.2.7")
+
+    def test_translate_wan_addrs_and_the_nodes_wan_address(self):
+        path = self.write("translate.json", {"translate_wan_addrs": True, "data_dir": self.data_dir(),
+                                             "advertise_addr": "10.0.0.5"})
+        config, warnings = build_from_flags({"config-file": [path], "advertise-wan": "192.0.2.7"})
+        self.assertTrue(config.translate_wan_addrs)
+        self.assertEqual([w for w in warnings if "translate" in w], [])  # acted on, not "not supported"
+        self.assertEqual(node_registration(config)["TaggedAddresses"],
+                         {"lan": "10.0.0.5", "lan_ipv4": "10.0.0.5", "wan": "192.0.2.7", "wan_ipv4": "192.0.2.7"})
+        self.assertFalse(build({}, dev=True)[0].translate_wan_addrs)
+        self.assertIn("translate_wan_addrs", self.error({"data_dir": self.data_dir(), "translate_wan_addrs": "yes"}))
 
     def test_wan_mistakes_are_named(self):
         self.assertIn("needs server mode", self.error({"data_dir": self.data_dir(), "start_join_wan": ["10.0.0.1"]}))

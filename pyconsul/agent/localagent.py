@@ -9,10 +9,15 @@ from pyconsul.core.serf.events import EventType, MemberEvent
 
 def node_registration(config):
     """What this agent registers about its node: Consul's tagged addresses
-    (lan and wan, and their ipv4 or ipv6 forms) and node meta."""
+    (lan and wan, and their ipv4 or ipv6 forms) and node meta. The wan one
+    is advertise_addr_wan, which defaults to advertise_addr."""
     address = config.advertise_addr
-    family = "ipv6" if ":" in address else "ipv4"
-    tagged = {"lan": address, "lan_" + family: address, "wan": address, "wan_" + family: address}
+    wan = config.advertise_addr_wan or address
+
+    def family(ip):
+        return "ipv6" if ":" in ip else "ipv4"
+
+    tagged = {"lan": address, "lan_" + family(address): address, "wan": wan, "wan_" + family(wan): wan}
     return {
         "Datacenter": config.datacenter,
         "Node": config.node_name,

@@ -16,6 +16,7 @@ import ipaddress
 
 from twisted.names import dns
 
+from pyconsul.core import translate
 from pyconsul.dns import answers
 from pyconsul.golang import duration
 from pyconsul.logs import Logger
@@ -39,9 +40,11 @@ class PreparedQueries:
 
     log = Logger()
 
-    def __init__(self, rpc, datacenter, node_name, allow_stale=True, max_stale=None, segment=""):
+    def __init__(self, rpc, datacenter, node_name, allow_stale=True, max_stale=None, segment="",
+                 translate_wan_addrs=False):
         self.rpc = rpc
         self.datacenter = datacenter
+        self.translator = translate.Translator(datacenter, translate_wan_addrs)
         self.node_name = node_name
         self.allow_stale = allow_stale
         self.max_stale = max_stale  # seconds
@@ -63,7 +66,13 @@ class PreparedQueries:
             if too_old:
                 self.log.warn("dns: Query results too stale, re-requesting")
                 retry = dict(args, QueryOptions={"AllowStale": False})
-                return self.rpc.call("PreparedQuery.Execute", retry)
+                return self.rpc.call("PreparedQuery.Execute", retry).addCallback(translated)
+            return translated(reply)
+
+        def translated(reply):
+            if self.translator.applies(reply.get("Datacenter")):
+                nodes = [translate.check_service_node(entry) for entry in reply.get("Nodes") or []]
+                return dict(reply, Nodes=nodes)
             return reply
 
         return self.rpc.call("PreparedQuery.Execute", args).addCallback(fresh_enough)

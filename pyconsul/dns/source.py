@@ -11,9 +11,14 @@ Services are looked up in the service list first, so that questions about
 names that do not exist (typos, scans) never create cache entries of
 their own. Without ``allow_stale`` every read asks the leader, and nothing
 built from it is kept.
+
+With ``translate_wan_addrs``, nodes and services of another datacenter are
+answered with their WAN addresses (pyconsul.core.translate).
 """
 
 import attr
+
+from pyconsul.core import translate
 
 
 @attr.s(slots=True, eq=False)
@@ -26,10 +31,11 @@ class Dependency:
 
 
 class CatalogSource:
-    def __init__(self, cache, rpc, datacenter, allow_stale=True, max_stale=None):
+    def __init__(self, cache, rpc, datacenter, allow_stale=True, max_stale=None, translate_wan_addrs=False):
         self.cache = cache
         self.rpc = rpc
         self.datacenter = datacenter
+        self.translator = translate.Translator(datacenter, translate_wan_addrs)
         self.allow_stale = allow_stale
         self.max_stale = max_stale
         self._by_lower = {}  # id of a reply -> (reply, {lower-case name: name or record})
@@ -64,8 +70,14 @@ class CatalogSource:
             if name.lower() not in services:
                 return None, [listing]
             args = {"Datacenter": datacenter, "ServiceName": name.lower()}
-            return self._read("Health.ServiceNodes", args).addCallback(
-                lambda health: (health[0]["Nodes"], [health[1]]))
+            return self._read("Health.ServiceNodes", args).addCallback(entries)
+
+        def entries(health):
+            reply, dependency = health
+            nodes = reply["Nodes"]
+            if self.translator.applies(datacenter):
+                nodes = [translate.check_service_node(entry) for entry in nodes]
+            return nodes, [dependency]
 
         return d.addCallback(listed)
 
@@ -89,7 +101,10 @@ class CatalogSource:
         def read(result):
             reply, dependency = result
             found = reply["NodeServices"]
-            return (found["Node"] if found else None), [dependency]
+            if not found:
+                return None, [dependency]
+            node = found["Node"]
+            return (translate.node(node) if self.translator.applies(datacenter) else node), [dependency]
 
         return self._nodes(datacenter).addCallback(listed)
 

@@ -23,7 +23,7 @@ from pyconsul.http.queries import QueryEndpoint
 from pyconsul.http.sessions import SessionEndpoint
 from pyconsul.http.plumbing import endpoint, index
 from pyconsul.http.request import NAMESPACE, PARTITION, BadRequest
-from pyconsul.http.response import error_body, json_body
+from pyconsul.http.response import json_body
 from pyconsul.http.status import StatusEndpoint
 from pyconsul.http.txn import TxnEndpoint
 
@@ -53,14 +53,16 @@ class HTTPApi:
         self.status = StatusEndpoint(rpc)
         self.operator = OperatorEndpoint(rpc)
         node_name = agent.config.node_name if agent is not None else None
-        self.catalog = CatalogEndpoint(rpc, getattr(rpc, "datacenter", "dc1"), node_name, agent_cache)
-        self.health = HealthEndpoint(rpc, node_name, agent_cache)
+        # Consul says on every answer that the agent translates addresses.
+        self.translate_wan_addrs = agent is not None and agent.config.translate_wan_addrs
+        self.catalog = CatalogEndpoint(rpc, getattr(rpc, "datacenter", "dc1"), node_name, agent_cache,
+                                       translate_wan_addrs=self.translate_wan_addrs)
+        self.health = HealthEndpoint(rpc, node_name, agent_cache, translator=self.catalog.translator)
         self.coordinates = CoordinateEndpoint(
             rpc, getattr(rpc, "datacenter", "dc1"),
             disabled=agent is not None and getattr(agent.config, "disable_coordinates", False))
         self.sessions = SessionEndpoint(rpc, node_name)
-        self.queries = QueryEndpoint(rpc, node_name, agent.config.datacenter if agent is not None
-                                     else getattr(rpc, "datacenter", "dc1"))
+        self.queries = QueryEndpoint(rpc, node_name, translator=self.catalog.translator)
         if max_txn_size is not None:
             kwargs["max_request"] = max_txn_size
         self.txn = TxnEndpoint(rpc, **kwargs)

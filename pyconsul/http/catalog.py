@@ -2,6 +2,7 @@
 asking where the (healthy) instances of a service are."""
 
 from pyconsul.agent.cache import CACHEABLE
+from pyconsul.core import translate
 from pyconsul.golang import gostruct as go
 from pyconsul.http import shapes
 from pyconsul.http.request import BadRequest
@@ -96,9 +97,13 @@ def render_json(cache, call, kind, payload, shape):
     return cache.body(kind, call.pretty, payload, render)
 
 
-def answer_read(endpoint, call, method, args, payload_field, shape):
+def answer_read(endpoint, call, method, args, payload_field, shape, wan=None):
     """The one path of catalog and health reads: from the servers, or from
-    the agent cache with ``?cached``; query headers; JSON rendered once."""
+    the agent cache with ``?cached``; query headers; JSON rendered once.
+    ``wan``: how the payload is translated when it comes from another
+    datacenter and the agent has translate_wan_addrs."""
+    if wan is not None and endpoint.translator.applies(args["Datacenter"]):
+        shape = _translated(shape, wan)
 
     def answer(reply):
         call.query_meta(reply, effective_consistency=True)
@@ -119,6 +124,10 @@ def answer_read(endpoint, call, method, args, payload_field, shape):
     return endpoint.rpc.call(method, args).addCallback(answer)
 
 
+def _translated(shape, wan):
+    return lambda payload: shape(wan(payload))
+
+
 def _max_age(call):
     """``Cache-Control: max-age=N``, in seconds, or None."""
     header = (call.request.getHeader(b"cache-control") or b"").decode("latin-1")
@@ -130,16 +139,17 @@ def _max_age(call):
 
 
 class CatalogEndpoint:
-    def __init__(self, rpc, datacenter, node_name=None, agent_cache=None):
+    def __init__(self, rpc, datacenter, node_name=None, agent_cache=None, translate_wan_addrs=False):
         self.rpc = rpc
         self.datacenter = datacenter
         self.node_name = node_name  # this agent's node, for ?near=_agent
         self.agent_cache = agent_cache
+        self.translator = translate.Translator(datacenter, translate_wan_addrs)
         self.renders = RenderCache()
 
-    def _read(self, call, method, payload_field, shape, **args):
+    def _read(self, call, method, payload_field, shape, wan=None, **args):
         args = read_args(call, self.node_name, **args)
-        return answer_read(self, call, method, args, payload_field, shape)
+        return answer_read(self, call, method, args, payload_field, shape, wan)
 
     # -- writes ----------------------------------------------------------------
 
@@ -169,7 +179,8 @@ class CatalogEndpoint:
         return d.addCallback(lambda names: json_body(call.request, names, call.pretty))
 
     def nodes(self, call):
-        return self._read(call, "Catalog.ListNodes", "Nodes", lambda nodes: [shapes.node(n) for n in nodes])
+        return self._read(call, "Catalog.ListNodes", "Nodes", lambda nodes: [shapes.node(n) for n in nodes],
+                          wan=lambda nodes: [translate.node(n) for n in nodes])
 
     def services(self, call):
         return self._read(call, "Catalog.ListServices", "Services", lambda services: services)
@@ -178,6 +189,7 @@ class CatalogEndpoint:
         name = _name(call, "/v1/catalog/service/", "Missing service name")
         return self._read(call, "Catalog.ServiceNodes", "ServiceNodes",
                           lambda entries: [shapes.service_node(s) for s in entries],
+                          wan=lambda entries: [translate.service_node(s) for s in entries],
                           ServiceName=name, **tag_args(call))
 
     def node(self, call):
@@ -189,7 +201,7 @@ class CatalogEndpoint:
             services = {sid: shapes.node_service(s, tags_default=[]) for sid, s in found["Services"].items()}
             return {"Node": shapes.node(found["Node"]), "Services": services}
 
-        return self._read(call, "Catalog.NodeServices", "NodeServices", shape, Node=name)
+        return self._read(call, "Catalog.NodeServices", "NodeServices", shape, wan=translate.node_services, Node=name)
 
     def node_services(self, call):
         name = _name(call, "/v1/catalog/node-services/", "Missing node name")
@@ -200,14 +212,16 @@ class CatalogEndpoint:
             return {"Node": shapes.node(found["Node"]),
                     "Services": [shapes.node_service(s, tags_default=[]) for s in found["Services"]]}
 
-        return self._read(call, "Catalog.NodeServiceList", "NodeServices", shape, Node=name)
+        return self._read(call, "Catalog.NodeServiceList", "NodeServices", shape, wan=translate.node_service_list,
+                          Node=name)
 
 
 class HealthEndpoint:
-    def __init__(self, rpc, node_name=None, agent_cache=None):
+    def __init__(self, rpc, node_name=None, agent_cache=None, translator=None):
         self.rpc = rpc
         self.node_name = node_name
         self.agent_cache = agent_cache
+        self.translator = translator or translate.Translator("", False)
         self.renders = RenderCache()
 
     def _checks(self, call, method, **args):
@@ -228,7 +242,8 @@ class HealthEndpoint:
         name = _name(call, "/v1/health/service/", "Missing service name")
         args = read_args(call, self.node_name, ServiceName=name, PassingOnly=_passing(call), **tag_args(call))
         return answer_read(self, call, "Health.ServiceNodes", args, "Nodes",
-                           lambda entries: [shapes.check_service_node(e) for e in entries])
+                           lambda entries: [shapes.check_service_node(e) for e in entries],
+                           wan=lambda entries: [translate.check_service_node(e) for e in entries])
 
 
 def _passing(call):

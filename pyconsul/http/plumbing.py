@@ -90,7 +90,7 @@ def endpoint(*methods, tenancy=()):
     def decorate(function):
         @functools.wraps(function)
         def route(self, request, *args, **kwargs):
-            set_common_headers(request)
+            set_common_headers(request, self.translate_wan_addrs)
             try:
                 call = _prepare(request, allowed, allow_header)
                 if isinstance(call, Call):

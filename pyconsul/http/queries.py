@@ -10,6 +10,7 @@ servers' refusals are 500s with their message, as Consul answers them.
 
 import ipaddress
 
+from pyconsul.core import translate
 from pyconsul.golang import gostruct as go
 from pyconsul.golang import strconv
 from pyconsul.http import shapes
@@ -75,29 +76,12 @@ def source_address(request):
         return ""
 
 
-def translate_addresses(nodes):
-    """The WAN addresses of nodes and services from another datacenter, for
-    an agent with translate_wan_addrs."""
-    translated = []
-    for entry in nodes:
-        node, service = dict(entry["Node"]), dict(entry["Service"])
-        wan = (node.get("TaggedAddresses") or {}).get("wan")
-        if wan:
-            node["Address"] = wan
-        service_wan = (service.get("TaggedAddresses") or {}).get("wan")
-        if isinstance(service_wan, dict) and service_wan.get("Address"):
-            service["Address"] = service_wan["Address"]
-            service["Port"] = service_wan.get("Port") or service["Port"]
-        translated.append(dict(entry, Node=node, Service=service))
-    return translated
-
-
 class QueryEndpoint:
-    def __init__(self, rpc, node_name=None, datacenter="dc1", translate_wan_addrs=False):
+    def __init__(self, rpc, node_name=None, translator=None):
         self.rpc = rpc
         self.node_name = node_name or ""
-        self.datacenter = datacenter
-        self.translate_wan_addrs = translate_wan_addrs
+        self.translator = translator or translate.Translator(getattr(rpc, "datacenter", "dc1"), False)
+        self.datacenter = self.translator.local
 
     # -- routing ---------------------------------------------------------------
 
@@ -207,10 +191,8 @@ class QueryEndpoint:
 
         def answer(reply):
             nodes = reply.get("Nodes") or []
-            if self.translate_wan_addrs:
-                call.request.setHeader(b"x-consul-translate-addresses", b"true")
-                if reply.get("Datacenter") != self.datacenter:
-                    nodes = translate_addresses(nodes)
+            if self.translator.applies(reply.get("Datacenter")):
+                nodes = [translate.check_service_node(entry) for entry in nodes]
             body = {
                 "Service": reply.get("Service", ""),
                 "Nodes": [check_service_node(entry) for entry in nodes],

@@ -7,10 +7,12 @@ from pyconsul.golang import json as go_json
 ERROR_CONTENT_TYPE = b"text/plain; charset=utf-8"
 
 
-def set_common_headers(request):
+def set_common_headers(request, translate_wan_addrs=False):
     request.setHeader(b"vary", b"Accept-Encoding")
     # ACLs are not enforced yet: every request is allowed.
     request.setHeader(b"x-consul-default-acl-policy", b"allow")
+    if translate_wan_addrs:
+        request.setHeader(b"x-consul-translate-addresses", b"true")
 
 
 def set_query_meta(request, reply):

@@ -4,7 +4,7 @@ explain answers, null tags left null) and headers."""
 
 import json
 
-from pyconsul.http.queries import source_address, translate_addresses
+from pyconsul.http.queries import source_address
 from tests.http.test_kv import APITestCase
 
 QUERY_FIELDS = ["ID", "Name", "Session", "Token", "Template", "Service", "DNS", "CreateIndex", "ModifyIndex"]
@@ -186,15 +186,6 @@ class MethodTests(QueryTestCase):
 
 
 class HelperTests(QueryTestCase):
-    def test_translate_addresses(self):
-        entry = {"Node": {"Address": "10.0.0.1", "TaggedAddresses": {"wan": "1.2.3.4"}},
-                 "Service": {"Address": "10.0.0.9", "Port": 80,
-                             "TaggedAddresses": {"wan": {"Address": "5.6.7.8", "Port": 8080}}}}
-        [translated] = translate_addresses([entry])
-        self.assertEqual((translated["Node"]["Address"], translated["Service"]["Address"],
-                          translated["Service"]["Port"]), ("1.2.3.4", "5.6.7.8", 8080))
-        self.assertEqual(entry["Node"]["Address"], "10.0.0.1")
-
     def test_source_address_prefers_x_forwarded_for(self):
         class Request:
             def __init__(self, forwarded):

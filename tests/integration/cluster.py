@@ -54,9 +54,9 @@ class Cluster:
         self.wait_for_leader()
         return self
 
-    def client(self, address, name="client"):
+    def client(self, address, name="client", *extra):
         args = ["--data-dir", os.path.abspath(self.testcase.mktemp()), "--node", name, "--datacenter",
-                self.datacenter, "--retry-join", self.servers[0].address, "--config-file", self.config_path]
+                self.datacenter, "--retry-join", self.servers[0].address, "--config-file", self.config_path, *extra]
         return Agent(self.testcase, address, args).start()
 
     def running(self):

@@ -7,6 +7,7 @@ names with a datacenter and prepared-query failover take the same road.
 """
 
 import json
+import os
 import time
 import urllib.request
 
@@ -16,6 +17,7 @@ from tests.integration.agent import NET, pyconsul_cli, wait_for
 from tests.integration.cluster import Cluster
 from tests.integration.test_dns import answers_of, dig_at
 
+WAN2 = f"{NET}.31.99"
 FAST_WAN = {
     "gossip_wan": {"probe_interval": "200ms", "probe_timeout": "100ms", "gossip_interval": "50ms",
                    "suspicion_mult": 2},
@@ -44,7 +46,8 @@ class TwoDatacenters:
         self.dc1.wait_for_leader()
         self.dc2.wait_for_leader()
         self.client1 = self.dc1.client(f"{NET}.30.10", "client1")
-        self.client2 = self.dc2.client(f"{NET}.31.10", "client2")
+        # client2's node says it is reached from other datacenters at WAN2.
+        self.client2 = self.dc2.client(f"{NET}.31.10", "client2", "--advertise-wan", WAN2)
         wait_for(lambda: all(self.wan_alive(server) == 6 for server in self.dc1.servers + self.dc2.servers), 60,
                  what="every server seeing six alive in the WAN pool")
         wait_for(lambda: self._knows_servers(self.client1) and self._knows_servers(self.client2), 60,
@@ -115,6 +118,19 @@ class FederationTests(TwoDatacenters, SynchronousTestCase):
         self.assertEqual([(kind, data.split()[-1]) for _, kind, data in srv], [("SRV", "client2.node.dc2.consul.")])
         a = answers_of(dig_at(self.client1, "client2.node.dc2.consul", "A"))
         self.assertEqual([data for _, _, data in a], [self.client2.address])
+        self.assertEqual(instance["Node"]["TaggedAddresses"]["wan"], WAN2)
+
+        # An agent with translate_wan_addrs gives dc2's nodes by their WAN address.
+        config = os.path.abspath(self.mktemp() + ".json")
+        with open(config, "w") as f:
+            json.dump({"translate_wan_addrs": True}, f)
+        translating = self.dc1.client(f"{NET}.30.11", "client3", "--config-file", config)
+        wait_for(lambda: self._knows_servers(translating), 60, what="the translating agent")
+        [instance] = body(translating, "GET", "/v1/health/service/web?dc=dc2")
+        self.assertEqual(instance["Node"]["Address"], WAN2)
+        self.assertEqual(_header(translating, "/v1/catalog/nodes?dc=dc2", "X-Consul-Translate-Addresses"), "true")
+        a = answers_of(dig_at(translating, "client2.node.dc2.consul", "A"))
+        self.assertEqual([data for _, _, data in a], [WAN2])
 
         # A prepared query in dc1 fails over to dc2 once dc1's instances are critical.
         local = {"Name": "web", "ID": "web1", "Port": 8080, "Check": {"TTL": "60s", "Status": "passing"}}
