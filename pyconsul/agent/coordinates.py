@@ -8,6 +8,7 @@ LAN gossip has learnt. A failure is logged and the next round tries again.
 Nothing is sent with coordinates disabled.
 """
 
+from pyconsul import timers
 from pyconsul.logs import Logger
 
 
@@ -41,9 +42,7 @@ class CoordinateSender:
 
     def stop(self):
         self._running = False
-        if self._timer is not None and self._timer.active():
-            self._timer.cancel()
-        self._timer = None
+        self._timer = timers.cancel(self._timer)
 
     def interval(self):
         interval = rate_scaled_interval(self.config.sync_coordinate_rate_target,

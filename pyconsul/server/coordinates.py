@@ -18,6 +18,7 @@ and health endpoints' ``?near=``.
 
 from twisted.internet.defer import succeed
 
+from pyconsul import timers
 from pyconsul.core.coordinate.coordinate import Coordinate, compute_distance, intersect
 from pyconsul.core.serf.member import MemberStatus
 from pyconsul.logs import Logger
@@ -135,9 +136,7 @@ class CoordinateEndpoints:
 
     def stop(self):
         self._running = False
-        if self._timer is not None and self._timer.active():
-            self._timer.cancel()
-        self._timer = None
+        self._timer = timers.cancel(self._timer)
 
     def _schedule(self):
         if self._running and self._timer is None:

@@ -16,6 +16,7 @@
 from twisted.internet.defer import DeferredList, inlineCallbacks
 from twisted.logger import Logger
 
+from pyconsul import timers
 from pyconsul.template.consul import KVError
 from pyconsul.template.resource import ResourceError
 from pyconsul.template.syncing import (
@@ -131,9 +132,7 @@ class IntervalMode:
 
     def stop(self):
         self._stopped = True
-        if self._timer is not None and self._timer.active():
-            self._timer.cancel()
-        self._timer = None
+        self._timer = timers.cancel(self._timer)
 
     def _pass(self):
         self._timer = None

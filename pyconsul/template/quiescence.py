@@ -19,6 +19,8 @@ then). They differ in when an action is due:
 from twisted.internet.defer import Deferred, maybeDeferred
 from twisted.logger import Logger
 
+from pyconsul import timers
+
 log = Logger(namespace="pyconsul.template")
 
 
@@ -133,9 +135,7 @@ class Quiescence(_OneAtATime):
             self._timer = self.clock.callLater(delay, self._quiet_time_over)
 
     def stop(self):
-        if self._timer is not None and self._timer.active():
-            self._timer.cancel()
-        self._timer = None
+        self._timer = timers.cancel(self._timer)
         super().stop()
 
     def _quiet_time_over(self):

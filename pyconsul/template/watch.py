@@ -29,6 +29,7 @@ import random
 
 from twisted.logger import Logger
 
+from pyconsul import timers
 from pyconsul.template.deps import KVPrefix
 
 log = Logger(namespace="pyconsul.template")
@@ -101,9 +102,7 @@ class Watch:
 
     def stop(self):
         self._stopped = True
-        if self._timer is not None and self._timer.active():
-            self._timer.cancel()
-        self._timer = None
+        self._timer = timers.cancel(self._timer)
         if self._request is not None:
             request, self._request = self._request, None
             request.cancel()

@@ -16,7 +16,7 @@ words failures as Go's HTTP client does (``Get "http://...": dial tcp
 
 from twisted.internet.defer import CancelledError, maybeDeferred
 
-from pyconsul import __version__
+from pyconsul import __version__, timers
 from pyconsul.logs import Logger
 from pyconsul.template.consul import BLOCKING_SLACK, Node, describe_failure
 from pyconsul.template.httpclient import HTTPClient
@@ -88,9 +88,7 @@ class WatchRunner:
 
     def stop(self):
         self.running = False
-        if self._timer is not None and self._timer.active():
-            self._timer.cancel()
-        self._timer = None
+        self._timer = timers.cancel(self._timer)
         if self._request is not None:
             request, self._request = self._request, None
             request.cancel()

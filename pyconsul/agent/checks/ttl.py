@@ -5,6 +5,7 @@ status and restarts the timer; when the TTL passes without one the check
 turns critical, with Consul's output ``TTL expired`` and the last output.
 """
 
+from pyconsul import timers
 from pyconsul.agent.checks.capture import cap_update
 from pyconsul.agent.definitions import CRITICAL
 from pyconsul.golang.duration import SECOND
@@ -36,9 +37,7 @@ class TTLCheck:
 
     def stop(self):
         self._stopped = True
-        if self._timer is not None and self._timer.active():
-            self._timer.cancel()
-        self._timer = None
+        self._timer = timers.cancel(self._timer)
 
     def set_status(self, status, output):
         """Report status; returns the output as stored (cut to the limit)."""
@@ -51,8 +50,7 @@ class TTLCheck:
         return output
 
     def _arm(self):
-        if self._timer is not None and self._timer.active():
-            self._timer.cancel()
+        timers.cancel(self._timer)
         self._timer = self.clock.callLater(self.ttl / SECOND, self._expired)
 
     def _expired(self):
