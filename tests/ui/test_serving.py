@@ -12,6 +12,7 @@ from pyconsul.config import build
 from pyconsul.testing.server import InMemoryServer
 from pyconsul.ui.assets import STATIC, Assets
 from pyconsul.ui.resource import with_ui
+from tests.http.test_kv import APITestCase
 
 NOT_UNDER_V1 = b"Invalid URL path: if attempting to use the HTTP API, ensure the path starts with '/v1/'\n"
 NO_UI = b"Consul Agent: UI disabled. To enable, set ui_config.enabled=true in the agent configuration and restart."
@@ -21,23 +22,14 @@ def dev_config(**values):
     return build(values, dev=True, hostname="ui-test")[0]
 
 
-class ServingTestCase(SynchronousTestCase):
+class ServingTestCase(APITestCase):
+    """The API's test case, on the port as the agent builds it (with_ui)."""
+
     config = None  # set per class: which agent config the port is built from
 
     def setUp(self):
         self.agent = InMemoryServer()
         self.treq = StubTreq(with_ui(self.agent.http.resource(), self.config))
-
-    def request(self, method, path, headers=None):
-        d = self.treq.request(method, "http://127.0.0.1:8500" + path, headers=headers, allow_redirects=False)
-        self.agent.advance()
-        self.treq.flush()
-        response = self.successResultOf(d)
-        return response, self.successResultOf(response.content())
-
-    def header(self, response, name):
-        values = response.headers.getRawHeaders(name)
-        return values[0] if values else None
 
 
 class EnabledTests(ServingTestCase):
