@@ -8,6 +8,7 @@ import base64
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -165,6 +166,11 @@ class EtcdMember:
 LATENCY = re.compile(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s)\s*$", re.M)
 RATE = re.compile(r"^Requests/sec:\s+([\d.]+)", re.M)
 UNIT_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+
+
+def require_wrk():
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is not installed (Debian: apt-get install wrk)")
 
 
 def run_wrk(url, script_path, connections, duration):

@@ -24,7 +24,7 @@ import shutil
 import statistics
 import tempfile
 
-from benchlib import KEYS, VALUE, PyconsulAgent, http, run_wrk, wait_for, write_script
+from benchlib import KEYS, VALUE, PyconsulAgent, http, require_wrk, run_wrk, wait_for, write_script
 
 DC1_SERVER, DC1_CLIENT, DC2_SERVER = "127.0.33.1", "127.0.33.10", "127.0.34.1"
 
@@ -73,8 +73,7 @@ def main():
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--connections", type=int, default=16)
     options = parser.parse_args()
-    if shutil.which("wrk") is None:
-        raise SystemExit("wrk is not installed (Debian: apt-get install wrk)")
+    require_wrk()
     workdir = tempfile.mkdtemp(prefix="pyconsul-bench-")
     agents = []
     try:

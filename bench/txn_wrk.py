@@ -13,7 +13,7 @@ import shutil
 import statistics
 import tempfile
 
-from benchlib import PyconsulAgent, run_wrk, wait_for, write_script
+from benchlib import PyconsulAgent, require_wrk, run_wrk, wait_for, write_script
 
 ADDRESS = "127.0.77.5"
 OPS = 10
@@ -50,8 +50,7 @@ def main():
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
-    if shutil.which("wrk") is None:
-        raise SystemExit("wrk is needed: apt-get install wrk")
+    require_wrk()
     workdir = tempfile.mkdtemp(prefix="pyconsul-txn-bench-")
     agent = PyconsulAgent(workdir, ADDRESS, ["--server", "--bootstrap"], node="bench").start()
     try:
